@@ -1,0 +1,519 @@
+"""The province [省]: plan preparation, monitoring and early warning, major
+projects, annual final accounts with trading and adjustment, and the
+traditional regime's emergency campaign (MODEL.md 4.2-4.7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim import planning
+from sim.agents.firms import mac_share
+from sim.monitoring import STATUS_CODES, classify
+from sim.policies import trading
+from sim.policies.adjustment import RULES, AdjustmentContext
+from sim.policies.allocation import CityIndicators
+from sim.policies.packages import ALL_KEYS
+
+if TYPE_CHECKING:
+    from sim.model import CarbonBudgetModel
+
+METHODS = ("grandfathering", "intensity", "equality", "efficiency", "potential")
+
+
+@dataclass
+class PeriodPlan:
+    """One five-year plan and its execution state (arrays cities x years)."""
+
+    index: int
+    start_year: int
+    years: int
+    mode: str
+    intensity_target: float
+    total_change: float
+    binding: bool
+    p0: int  # first quarter of the period (run index)
+    base_year_idx: int  # run-year index of the base year
+    E_base: np.ndarray  # estimated base-year emissions per city (at plan time)
+    gdp_base: np.ndarray
+    trend: np.ndarray  # estimated yearly emission trend per city
+    budget: np.ndarray  # province budget per year
+    reserve: np.ndarray  # reserve remaining per year
+    reserve_initial: np.ndarray
+    gdp_forecast: np.ndarray  # C x Y
+    T_initial: np.ndarray  # C x Y after negotiation
+    T: np.ndarray  # C x Y current (adjusted, listed quota added)
+    I_path: np.ndarray  # C x Y target intensity (intensity mode schedule)
+    traded: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    listed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    held_to: np.ndarray = field(default_factory=lambda: np.zeros(0))  # target each year was held to
+    accounted: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    firm_mode: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    firm_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # base emissions per firm
+    sector_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # C x S
+    n_adjustments: int = 0
+    adjustment_volume: float = 0.0
+    scenario_names: tuple[str, ...] = ()
+    chosen: str = ""
+
+    @property
+    def end_t(self) -> int:
+        return self.p0 + 4 * self.years - 1
+
+    def year_index(self, t: int) -> int:
+        return (t - self.p0) // 4
+
+
+class Province(mesa.Agent):
+    """The provincial government: the one rich agent that runs the budget cycle."""
+
+    model: CarbonBudgetModel
+
+    def __init__(self, model: CarbonBudgetModel) -> None:
+        super().__init__(model)
+        self.name = model.sc["province.name"]
+
+    # ================================================== plan preparation ==
+    def prepare_plan(self, period_index: int) -> PeriodPlan:
+        """Budget plan preparation before the first quarter of a period (MODEL.md 4.2)."""
+        m = self.model
+        v = m.sc.values
+        per = m.sc.periods[period_index]
+        Y = per["years"]
+        p0 = m.t
+        base_yi = p0 // 4 - 1
+        ev = m.events
+        # 1. status accounting from what is known (stale statistics)
+        known, last = m.stats.known(p0 - 1, use_fast=m.regime.fast_monitoring)
+        E_base, trend, y_full = planning.estimate_base_year(known, base_yi)
+        gdp_base = m.stats.gdp[4 * base_yi : 4 * base_yi + 4].sum(axis=0)
+        ev.add(
+            p0,
+            "plan_base_year",
+            amount=float(E_base.sum()),
+            value=float(m.first_year + y_full),
+            detail=f"base year {m.first_year + base_yi} estimated; last fully known year {m.first_year + y_full}",
+        )
+        # 2. forecast scenarios (province level), known major projects included
+        I_trend = self._intensity_trend(known, y_full)
+        major = np.zeros(Y)
+        for mp in m.sc.major_projects:
+            k = mp["year"] - per["start_year"]
+            if 0 <= k < Y:
+                major[k:] += mp["emissions_mt"]
+        scen, chosen = planning.forecast_scenarios(
+            float(E_base.sum()), float(gdp_base.sum()), I_trend, v["macro.gdp_growth_expectation"],
+            v["plan.scenario_growth_spread"], Y, per["mode"], per["intensity_target"], per["total_change"],
+            v["plan.max_policy_cut"], major)  # fmt: skip
+        for s in scen:
+            ev.add(
+                p0,
+                "plan_scenario",
+                amount=float(s.emissions.sum()),
+                value=s.growth,
+                detail=f"{s.name}: feasible={s.feasible}, final-year cut below BAU {s.required_cut:.3f}",
+            )
+        g = scen[chosen].growth
+        ev.add(p0, "plan_scenario_chosen", value=g, detail=scen[chosen].name)
+        # 3. total budget and annual targets
+        k = np.arange(1, Y + 1)
+        recent = self._recent_gdp_growth(base_yi)
+        g_city = 0.5 * g + 0.5 * recent
+        gdp_f = gdp_base[:, None] * (1 + g_city[:, None]) ** k[None, :]
+        gdp_f *= (gdp_base.sum() * (1 + g) ** k / gdp_f.sum(axis=0))[
+            None, :
+        ]  # consistent with province
+        path = planning.budget_path(float(E_base.sum()), float(gdp_base.sum()), gdp_f.sum(axis=0), Y, per["mode"],
+                                    per["intensity_target"], per["total_change"])  # fmt: skip
+        budget = planning.annual_targets(path, v["plan.annual_shape"], v["plan.front_loading"])
+        ev.add(
+            p0,
+            "plan_budget",
+            amount=float(budget.sum()),
+            detail=f"{per['mode']} mode, shape {v['plan.annual_shape']}",
+        )
+        # 4. reserve
+        rshare = v["plan.reserve_share"] if m.regime.reserve else 0.0
+        reserve = rshare * budget
+        ev.add(p0, "plan_reserve", amount=float(reserve.sum()), value=rshare)
+        # 5. vertical allocation
+        ind_share = m.stats.industry[4 * base_yi : 4 * base_yi + 4].sum(axis=0) / gdp_base
+        ci = CityIndicators(
+            E_base,
+            gdp_base,
+            gdp_f.sum(axis=1),
+            m.population,
+            ind_share,
+            self._potential(),
+            per["intensity_target"],
+        )
+        weights = {meth: v[f"plan.weight_{meth}"] for meth in METHODS}
+        alloc, shares = planning.vertical_allocation(
+            budget - reserve, ci, weights, v["plan.structure_elasticity"]
+        )
+        ev.add_many(p0, "allocation", np.arange(m.C), amount=alloc.sum(axis=1), value=shares)
+        # 6. negotiation against each city's own need
+        need = (
+            E_base[:, None]
+            * ((1 + g_city[:, None]) * (1 + trend[:, None]) * (1 - v["plan.city_extra_cut"]))
+            ** k[None, :]
+        )
+        alloc, reserve, appeal, grant = planning.negotiate(
+            alloc, need, reserve, v["plan.negotiation_tolerance"], v["plan.negotiation_grant"],
+            v["plan.negotiation_reserve_cap"])  # fmt: skip
+        idx = np.flatnonzero(appeal)
+        ev.add_many(
+            p0,
+            "negotiation_grant",
+            idx,
+            amount=grant.sum(axis=1)[idx],
+            value=np.clip(need - alloc, 0, None).sum(axis=1)[idx],
+            detail="appeal granted from reserve",
+        )
+        plan = PeriodPlan(
+            index=period_index, start_year=per["start_year"], years=Y, mode=per["mode"],
+            intensity_target=per["intensity_target"], total_change=per["total_change"], binding=per["binding"],
+            p0=p0, base_year_idx=base_yi, E_base=E_base, gdp_base=gdp_base, trend=trend, budget=budget,
+            reserve=reserve, reserve_initial=reserve.copy(), gdp_forecast=gdp_f, T_initial=alloc.copy(),
+            T=alloc.copy(), I_path=alloc / gdp_f, traded=np.zeros_like(alloc), listed=np.zeros_like(alloc),
+            held_to=np.full_like(alloc, np.nan), accounted=np.full_like(alloc, np.nan),
+            scenario_names=tuple(s.name for s in scen), chosen=scen[chosen].name,
+        )  # fmt: skip
+        # 7. horizontal allocation: firms or sectors
+        self._horizontal(plan)
+        return plan
+
+    def _intensity_trend(self, known: np.ndarray, y_full: int) -> float:
+        m = self.model
+        if y_full < 1:
+            return -0.02
+        e1 = np.nansum(known[4 * y_full : 4 * y_full + 4])
+        e0 = np.nansum(known[4 * y_full - 4 : 4 * y_full])
+        g1 = m.stats.gdp[4 * y_full : 4 * y_full + 4].sum()
+        g0 = m.stats.gdp[4 * y_full - 4 : 4 * y_full].sum()
+        return float(np.clip((e1 / g1) / (e0 / g0) - 1.0, -0.15, 0.1))
+
+    def _recent_gdp_growth(self, yi: int) -> np.ndarray:
+        s = self.model.stats.gdp
+        g1 = s[4 * yi : 4 * yi + 4].sum(axis=0)
+        g0 = s[4 * yi - 4 : 4 * yi].sum(axis=0)
+        return np.clip(g1 / g0 - 1.0, -0.1, 0.2)
+
+    def _potential(self, ref_price: float = 200.0) -> np.ndarray:
+        """Share of each city's key-firm emissions abatable below ``ref_price``."""
+        f = self.model.firms
+        s = f.sector
+        x = mac_share(np.full(f.n, ref_price), f.sp.mac_scale[s], f.sp.mac_max[s])
+        e = np.where(f.active, f.Qp * f.I, 0.0)
+        extra = np.clip(x - f.x_done, 0, None) * e
+        tot = f.by_city(e) + self.model.diffuse.gdp * self.model.diffuse.I
+        return np.divide(f.by_city(extra), tot, out=np.zeros(self.model.C), where=tot > 0)
+
+    def _horizontal(self, plan: PeriodPlan) -> None:
+        m = self.model
+        v = m.sc.values
+        f = m.firms
+        e = np.where(f.active, f.Qp * f.I, 0.0)
+        plan.firm_base = e
+        plan.sector_base = f.by_city_sector(e)
+        counts = np.bincount(f.city[f.active], minlength=m.C)
+        mode = np.zeros(m.C, dtype=bool)
+        for c in range(m.C):
+            conc = planning.hhi(e[f.city == c])
+            mode[c] = planning.horizontal_mode(int(counts[c]), conc, v["plan.firm_count_threshold"],
+                                               v["plan.hhi_threshold"]) == "firms"  # fmt: skip
+            m.events.add(
+                plan.p0,
+                "horizontal_allocation",
+                c,
+                value=conc,
+                amount=float(counts[c]),
+                detail="firms" if mode[c] else "sectors",
+            )
+        plan.firm_mode = mode
+        self.retarget(plan, plan.p0)
+
+    def retarget(self, plan: PeriodPlan, t: int) -> None:
+        """Refresh which firms are targeted first: those most above their firm
+        or sector allocation (its share of the city target this year)."""
+        m = self.model
+        f = m.firms
+        k = min(max(plan.year_index(t), 0), plan.years - 1)
+        e_now = np.where(f.active, f.Qp * f.I, 0.0)
+        city_base = plan.E_base
+        scale = plan.T[:, k] / np.where(
+            city_base > 0, city_base, 1.0
+        )  # city target relative to base
+        firm_alloc = plan.firm_base * scale[f.city]
+        sec_now = f.by_city_sector(e_now)
+        sec_alloc = plan.sector_base * scale[:, None]
+        sec_ratio = np.divide(
+            sec_now, sec_alloc, out=np.full_like(sec_now, 2.0), where=sec_alloc > 0
+        )
+        ratio_firm = np.divide(e_now, firm_alloc, out=np.full(f.n, 2.0), where=firm_alloc > 0)
+        ratio = np.where(
+            plan.firm_mode[f.city], ratio_firm, sec_ratio[f.city, f.sector] + 1e-3 * f.I
+        )
+        f.allocation = np.where(plan.firm_mode[f.city], firm_alloc, np.nan)
+        f.targeted = (
+            planning.targeting(ratio, e_now, f.city, m.sc["plan.target_share"], m.C) & f.active
+        )
+
+    # ============================================ monitoring and warning ==
+    def monitor(self, plan: PeriodPlan, t: int) -> None:
+        """Monitoring and early warning on a monitoring date: status of each
+        city and the province against time progress; cities switch package."""
+        m = self.model
+        v = m.sc.values
+        est, last = m.stats.known(t, use_fast=m.regime.fast_monitoring)
+        p0 = plan.p0
+        if last < p0:
+            return  # nothing of this period observed yet
+        rows = slice(p0, last + 1)
+        e = est[rows]
+        sched = m.schedule[rows]
+        cum_e = e.sum(axis=0)
+        cum_s = sched.sum(axis=0)
+        r = np.append(cum_e / cum_s, cum_e.sum() / cum_s.sum())
+        status, warning = classify(r, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
+                                   v["monitoring.red_threshold"])  # fmt: skip
+        truth = m.stats.emissions[rows].sum(axis=0)
+        m.monitoring_rows.append((t, last, np.append(cum_e, cum_e.sum()), np.append(cum_s, cum_s.sum()),
+                                  np.append(truth, truth.sum()), r, status, warning))  # fmt: skip
+        prev_status = m.city_status.copy()
+        m.city_status[:] = status[:-1]
+        m.city_warning[:] = warning[:-1]
+        m.province_status = int(status[-1])
+        for c in np.flatnonzero((warning[:-1] > 0) | (prev_status != status[:-1])):
+            m.events.add(
+                t,
+                "warning" if warning[c] else "status",
+                int(c),
+                value=float(r[c]),
+                detail=f"{STATUS_CODES[status[c]]} ({('green', 'orange', 'red')[warning[c]]})",
+            )
+        if m.regime.packages:
+            keys = m.governor.choose_packages(
+                [STATUS_CODES[s] for s in status[:-1]], list(warning[:-1])
+            )
+            new = np.array([ALL_KEYS.index(k) for k in keys])
+            for c in np.flatnonzero(new != m.city_package):
+                m.events.add(
+                    t,
+                    "package_switch",
+                    int(c),
+                    detail=f"{ALL_KEYS[m.city_package[c]]} -> {ALL_KEYS[new[c]]}",
+                )
+            m.set_packages(new)
+
+    # =========================================================== majors ==
+    def handle_major(
+        self,
+        plan: PeriodPlan | None,
+        t: int,
+        city: int,
+        firm: int,
+        e: float,
+        online_t: int,
+        u: float,
+    ) -> None:
+        """A major project [重大项目]: separately listed quota from the reserve
+        if the reserve can hold its emissions and it passes the strategic-value
+        check; otherwise the city covers it with a phased offset plan."""
+        m = self.model
+        if plan is None or not m.regime.project_assessment:
+            m.events.add(
+                t, "major_project_approved", city, firm, amount=e, detail="no carbon assessment"
+            )
+            return
+        k0 = plan.year_index(online_t)
+        years = np.arange(max(k0, 0), plan.years)
+        frac = np.ones(years.size)
+        if years.size and k0 >= 0:
+            frac[0] = (
+                1.0 - (online_t - plan.p0 - 4 * k0) / 4.0
+            )  # part of the first year in operation
+        need = e * frac
+        fits = years.size > 0 and bool(np.all(plan.reserve[years] >= need - 1e-12))
+        if m.regime.reserve and fits and u < m.sc["projects.strategic_prob"]:
+            plan.reserve[years] -= need
+            plan.T[city, years] += need
+            plan.listed[city, years] += need
+            plan.I_path[city, years] = plan.T[city, years] / plan.gdp_forecast[city, years]
+            m.events.add(
+                t,
+                "listed_quota_granted",
+                city,
+                firm,
+                amount=float(need.sum()),
+                value=e,
+                detail="separately listed quota from the provincial reserve",
+            )
+        else:
+            offset = m.sc["projects.offset_ratio"] * e
+            m.offset_queue[city] += offset
+            why = (
+                "reserve cannot hold it"
+                if not fits or not m.regime.reserve
+                else "failed strategic-value check"
+            )
+            m.events.add(
+                t,
+                "major_project_offset_plan",
+                city,
+                firm,
+                amount=offset,
+                value=e,
+                detail=f"no listed quota ({why}); phased offset by retiring outdated capacity",
+            )
+
+    # ==================================================== annual account ==
+    def annual_account(self, plan: PeriodPlan, t: int) -> None:
+        """Annual final account [年度决算] with the best data available, then
+        trading and the adjustment of the remaining years' targets."""
+        m = self.model
+        v = m.sc.values
+        k = plan.year_index(t)
+        yi = t // 4
+        est, last = m.stats.known(t, use_fast=m.regime.fast_monitoring)
+        q = est[4 * yi : 4 * yi + 4]
+        avail = ~np.isnan(q)
+        n_av = avail.sum(axis=0)
+        mean_q = np.divide(
+            np.where(avail, q, 0).sum(axis=0), n_av, out=np.zeros(m.C), where=n_av > 0
+        )
+        A = np.where(avail, q, mean_q[None, :]).sum(axis=0)
+        if (n_av == 0).any():  # nothing of this year known: extrapolate the last known year
+            ly = max(last // 4 - (0 if (last % 4) == 3 else 1), 0)
+            ext = est[4 * ly : 4 * ly + 4].sum(axis=0) * (1 + plan.trend) ** (yi - ly)
+            A = np.where(n_av == 0, ext, A)
+        gdp_y = m.stats.gdp[4 * yi : 4 * yi + 4].sum(axis=0)
+        held = self.year_target(plan, k, gdp_y)
+        plan.held_to[:, k] = held
+        plan.accounted[:, k] = A
+        # trading after the account
+        if m.regime.trading and v["trading.enabled"]:
+            pos = held - A
+            ask = m.city_mac()
+            bid = np.full(m.C, v["trading.penalty_price"])
+            res = trading.clear(pos, ask, bid, v["trading.volume_cap"] * held)
+            if res.volume > 0:
+                plan.traded[:, k] += res.traded
+                held = held + res.traded
+                plan.held_to[:, k] = held
+                tr = np.flatnonzero(res.traded)
+                m.events.add_many(t, "trade", tr, amount=res.traded[tr], value=np.full(tr.size, res.price),
+                                  detail="quota bought (+) / sold (-) at the clearing price")  # fmt: skip
+                m.trade_log.append((t, res.volume, res.price, res.buyer_gain, res.seller_gain))
+        # annual status (barometer publication)
+        ratio = A / held
+        st, wn = classify(ratio, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
+                          v["monitoring.red_threshold"])  # fmt: skip
+        m.annual_status[plan.index][:, k] = st
+        m.events.add_many(t, "annual_account", np.arange(m.C), amount=A, value=ratio,
+                          detail=[STATUS_CODES[s] for s in st])  # fmt: skip
+        # dynamic adjustment of the remaining years
+        rule = m.governor.choose_rule(
+            m.first_year + yi, v["accounts.rule"] if m.regime.adjustment else "fixed"
+        )
+        ctx = AdjustmentContext(
+            v["accounts.bank_rate"], v["accounts.borrow_cap"], v["accounts.adjust_threshold"]
+        )
+        T = plan.T.copy()
+        T[:, k] = held
+        if rule == "rebase":
+            ctx.reforecast = self._reforecast(plan, k, gdp_y)
+        adj = RULES[rule](T, k, A, ctx)
+        changed = np.flatnonzero(np.abs(adj.change) > 1e-9)
+        if k + 1 < plan.years:
+            plan.T[:, k + 1 :] = adj.targets[:, k + 1 :]
+            plan.I_path[:, k + 1 :] = plan.T[:, k + 1 :] / plan.gdp_forecast[:, k + 1 :]
+        plan.n_adjustments += int(changed.size)
+        plan.adjustment_volume += float(np.abs(adj.change).sum())
+        m.adjust_log.append((plan.index, k, adj.change.copy(), adj.breach.copy()))
+        m.events.add_many(t, "adjustment", changed, amount=adj.change[changed], value=(held - A)[changed],
+                          detail=f"{rule}: remaining targets changed")  # fmt: skip
+        self.retarget(plan, t + 1)
+
+    def year_target(self, plan: PeriodPlan, k: int, gdp_y: np.ndarray) -> np.ndarray:
+        """What a city is held to in plan year k: in intensity mode the target
+        floats with observed GDP (target intensity x GDP); total mode the Mt
+        target; dual the stricter.  Trades of that year are added."""
+        fixed = plan.T[:, k]
+        floating = plan.I_path[:, k] * gdp_y
+        base = {"intensity": floating, "total": fixed}.get(plan.mode, np.minimum(floating, fixed))
+        return base + plan.traded[:, k]
+
+    def _reforecast(self, plan: PeriodPlan, k: int, gdp_y: np.ndarray) -> np.ndarray:
+        """Rebase: the remaining years re-forecast from current information —
+        observed GDP grown at the expectation, times the original intensity path
+        (intensity/dual), or the original cap path rescaled so the period total
+        absorbs the deviation so far (total)."""
+        g = self.model.sc["macro.gdp_growth_expectation"]
+        Y = plan.years
+        out = plan.T.copy()
+        j = np.arange(Y)
+        if plan.mode in ("intensity", "dual"):
+            I0 = plan.T_initial / plan.gdp_forecast
+            gdp = gdp_y[:, None] * (1 + g) ** (j - k)[None, :]
+            out = I0 * gdp
+        if plan.mode in ("total", "dual"):
+            used = np.nansum(plan.accounted[:, : k + 1], axis=1)
+            left = plan.T_initial.sum(axis=1) - used
+            rest = plan.T_initial[:, k + 1 :]
+            tot = rest.sum(axis=1)
+            scale = np.divide(
+                np.clip(left, 0.05 * tot, None), tot, out=np.ones(self.model.C), where=tot > 0
+            )
+            cap = plan.T_initial.copy()
+            cap[:, k + 1 :] = rest * scale[:, None]
+            out = cap if plan.mode == "total" else np.minimum(out, cap)
+        return out
+
+    # ====================================================== campaign =====
+    def campaign(self, plan: PeriodPlan, t: int) -> None:
+        """Traditional regime [首尾为重]: when the gap becomes visible in the
+        official statistics near the end of the period, an emergency campaign
+        of production restrictions sized to close it in the quarters left."""
+        m = self.model
+        v = m.sc.values
+        left = plan.end_t - t + 1
+        if left > v["regime.campaign_quarters"] or left <= 0:
+            return
+        est, last = m.stats.known(t - 1, use_fast=m.regime.fast_monitoring)
+        # project the period's emissions from the last known year at the plan trend
+        ly = (last + 1) // 4 - 1
+        if ly < plan.p0 // 4 - 1:
+            ly = plan.p0 // 4 - 1
+        E_ly = est[4 * ly : 4 * ly + 4].sum(axis=0)
+        years = np.arange(plan.p0 // 4, plan.p0 // 4 + plan.years)
+        known_years = years[years <= ly]
+        proj = (
+            sum(est[4 * y : 4 * y + 4].sum(axis=0) for y in known_years)
+            if known_years.size
+            else np.zeros(m.C)
+        )
+        for y in years[years > ly]:
+            proj = proj + E_ly * (1 + plan.trend) ** (y - ly)
+        # projected GDP for the intensity check uses the fast GDP accounts
+        gdp_final = m.stats.gdp[t - 4 : t].sum(axis=0) * (1 + m.sc["macro.gdp_growth_expectation"])
+        allowed_final = plan.I_path[:, -1] * gdp_final
+        E_final = E_ly * (1 + plan.trend) ** (years[-1] - ly)
+        if plan.mode == "intensity":
+            gap_annual = E_final - allowed_final
+        elif plan.mode == "total":
+            gap_annual = (proj - plan.T.sum(axis=1)) / max(left / 4, 0.25)
+        else:
+            gap_annual = np.maximum(
+                E_final - allowed_final, (proj - plan.T.sum(axis=1)) / max(left / 4, 0.25)
+            )
+        key = m.firms.by_city(np.where(m.firms.active, m.firms.Qp * m.firms.I, 0.0))
+        need = np.clip(gap_annual, 0, None) / np.where(key > 0, key, 1.0)
+        r = np.minimum(need, v["regime.campaign_max_restriction"])
+        new = np.flatnonzero((r > 0) & (m.campaign_restriction == 0))
+        m.campaign_restriction[:] = np.where(r > 0, np.maximum(r, m.campaign_restriction), 0.0)
+        m.events.add_many(t, "campaign", new, amount=gap_annual[new], value=r[new],
+                          detail="emergency production restriction sized to the visible gap")  # fmt: skip

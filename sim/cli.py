@@ -1,0 +1,260 @@
+"""Command line: ``carbon-budget`` (also ``python -m sim``).
+
+Bad input (missing or malformed scenario, unknown parameter, out-of-range
+value, inconsistent values) prints one line naming the problem and exits
+with code 2; nothing is written to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from sim.policies.regimes import REGIMES
+
+    p = _Parser(prog="carbon-budget",
+                description="Agent-based simulator of local carbon budget management under China's dual control "
+                            "of carbon emissions (碳排放双控).")  # fmt: skip
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    r = sub.add_parser("run", help="run one scenario and write a run folder",
+                       description="Run one scenario with one seed; write manifest.json, quarterly/annual/events/"
+                                   "monitoring Parquet tables and final_account.json to --out, and print a summary.")  # fmt: skip
+    r.add_argument(
+        "scenario",
+        nargs="?",
+        default="default",
+        help="built-in scenario name or TOML file (default: default)",
+    )
+    r.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    r.add_argument("--out", type=Path, help="run folder (default: runs/<scenario>-seed<N>)")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter, e.g. --set plan.reserve_share=0.05 (repeatable)",
+    )
+    r.add_argument(
+        "--regime", choices=sorted(REGIMES), help="governance regime (overrides regime.name)"
+    )
+    r.add_argument(
+        "--no-counterfactual", action="store_true", help="skip the no-policy counterfactual run"
+    )
+    r.add_argument("--quiet", action="store_true", help="print only where the outputs are")
+
+    sub.add_parser(
+        "scenarios", help="list the built-in scenarios", description="List the built-in scenarios."
+    )
+
+    pa = sub.add_parser("params", help="print the parameter table",
+                        description="Print the parameter table (name, type, unit, default, bounds, description, source).")  # fmt: skip
+    pa.add_argument("--format", choices=("text", "csv", "markdown"), default="text")
+    pa.add_argument(
+        "--filter",
+        default="",
+        metavar="PREFIX",
+        help="only names starting with PREFIX (e.g. plan.)",
+    )
+
+    c = sub.add_parser("compare", help="compare governance regimes on common random numbers",
+                       description="Run several regimes on the same replicates (common random numbers) and print "
+                                   "means and 95%% intervals of the outcome measures.")  # fmt: skip
+    c.add_argument(
+        "scenario", nargs="?", default="default", help="built-in scenario name or TOML file"
+    )
+    c.add_argument(
+        "--regimes",
+        default="budget,traditional",
+        help="comma-separated regimes (default: budget,traditional)",
+    )
+    c.add_argument("--replicates", type=int, default=10, help="replicates per regime (default: 10)")
+    c.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="root seed; replicate seeds are spawned from it (default: 0)",
+    )
+    c.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    c.add_argument("--out", type=Path, help="folder for compare_runs.csv and compare_summary.csv")
+    c.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter (repeatable)",
+    )
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _version() -> str:
+    from sim import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.scenario import ScenarioError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return {
+            "run": _cmd_run,
+            "scenarios": _cmd_scenarios,
+            "params": _cmd_params,
+            "compare": _cmd_compare,
+        }[args.command](args)
+    except (UsageError, ScenarioError) as exc:
+        print(f"carbon-budget: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("carbon-budget: interrupted", file=sys.stderr)
+        return 130
+
+
+def _load(args: argparse.Namespace):
+    from sim.scenario import load_scenario, parse_overrides
+
+    overrides = parse_overrides(args.overrides)
+    if getattr(args, "regime", None):
+        overrides["regime.name"] = args.regime
+    return load_scenario(args.scenario, overrides)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.runner import run, write_run
+
+    sc = _load(args)
+    out = args.out or Path("runs") / f"{sc.name}-seed{args.seed}"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    result = run(sc, args.seed, counterfactual=False if args.no_counterfactual else None)
+    write_run(result, out)
+    if not args.quiet:
+        print(summary_text(result))
+    print(f"outputs: {out}/ (manifest.json, quarterly.parquet, annual.parquet, events.parquet, monitoring.parquet, "
+          f"final_account.json)")  # fmt: skip
+    return 0
+
+
+def _fmt(x: float, spec: str = ".3g") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def summary_text(result) -> str:
+    lines = [
+        f"{result.scenario.name}: {result.scenario['province.name']}, regime {result.regime}, seed {result.seed}"
+    ]
+    for fa in result.final_accounts:
+        m = fa["measures"]
+        lines += [
+            f"period {fa['start_year']}-{fa['end_year']} ({fa['mode']}-led)",
+            f"  intensity reduction {m['intensity_reduction']:.1%} vs target {m['intensity_target']:.1%}"
+            f"  -> {'met' if m['intensity_met'] else 'MISSED'}",
+            f"  emissions {m['total_emissions_mt']:.0f} Mt vs budget {m['total_budget_mt']:.0f} Mt"
+            f"  -> {'within' if m['total_met'] else 'OVER'}",
+            f"  GDP loss vs no local policy {_fmt(m['gdp_loss_bn'], '.0f')} bn CNY ({_fmt(m['gdp_loss_share'] * 100, '.2f')} %),"
+            f" {_fmt(m['end_loadedness_gdp'] * 100, '.0f')} % of it in the final year",
+            f"  fiscal cost {m['fiscal_cost_bn']:.1f} bn CNY; fast-estimate MAPE {_fmt(m['monitoring_mape'] * 100, '.1f')} %",
+            f"  quality: rationality {fa['dimensions']['rationality']:.0f}, effectiveness "
+            f"{fa['dimensions']['effectiveness']:.0f}, coordination {fa['dimensions']['coordination']:.0f}, "
+            f"capacity {fa['dimensions']['capacity']:.0f} -> composite {fa['composite']:.1f}, grade {fa['grade'].upper()}",
+        ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from sim.scenario import builtin_scenarios
+
+    items = builtin_scenarios()
+    w = max(map(len, items))
+    for name, desc in items.items():
+        print(f"{name.ljust(w)}  {desc}")
+    return 0
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from sim.params import param_table
+
+    rows = [r for r in param_table() if r["name"].startswith(args.filter)]
+    if not rows:
+        raise UsageError(f"--filter {args.filter!r}: no parameter name starts with it")
+    cols = ["name", "type", "unit", "default", "bounds", "description", "source"]
+    if args.format == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    elif args.format == "markdown":
+        print("| " + " | ".join(cols) + " |")
+        print("|" + "---|" * len(cols))
+        for r in rows:
+            print("| " + " | ".join(str(r[c]).replace("|", "\\|") for c in cols) + " |")
+    else:
+        widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols[:5]}
+        print("  ".join(c.ljust(widths[c]) for c in cols[:5]) + "  description [source]")
+        for r in rows:
+            print(
+                "  ".join(str(r[c]).ljust(widths[c]) for c in cols[:5])
+                + f"  {r['description']} [{r['source']}]"
+            )
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.compare import compare, format_summary, summarise
+    from sim.policies.regimes import REGIMES
+
+    sc = _load(args)
+    regimes = [r.strip() for r in args.regimes.split(",") if r.strip()]
+    for r in regimes:
+        if r not in REGIMES:
+            raise UsageError(f"--regimes: unknown regime {r!r} (known: {', '.join(REGIMES)})")
+    if args.replicates < 1:
+        raise UsageError("--replicates: must be at least 1")
+    if args.jobs < 1:
+        raise UsageError("--jobs: must be at least 1")
+    n = len(regimes) * args.replicates
+    print(f"{n} runs ({len(regimes)} regimes x {args.replicates} replicates, each with its no-policy counterfactual)",
+          file=sys.stderr)  # fmt: skip
+    with tqdm(total=n, unit="run", disable=args.no_progress, file=sys.stderr) as bar:
+        df = compare(sc, regimes, args.replicates, args.seed, args.jobs, progress=bar.update)
+    summary = summarise(df)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(args.out / "compare_runs.csv", index=False)
+        summary.to_csv(args.out / "compare_summary.csv", index=False)
+    print(
+        f"{sc.name}: regimes on common random numbers, {args.replicates} replicates, mean [95 % CI]"
+    )
+    print(format_summary(summary))
+    if args.out:
+        print(f"outputs: {args.out}/compare_runs.csv, {args.out}/compare_summary.csv")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

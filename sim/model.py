@@ -1,0 +1,440 @@
+"""The quarterly schedule (MODEL.md section 3).
+
+``CarbonBudgetModel`` is a Mesa 3.5 model that can be stepped quarter by
+quarter and inspected between steps (the teaching page needs that).  Each
+quarter:
+
+1. shocks and the macro cycle;
+2. firms: projects and abatement coming online, output growth, yearly
+   project proposals;
+3. cities: carbon assessment of proposals, major projects, the active policy
+   package applied to firms and the diffuse sector; emissions and electricity;
+4. statistics: truth recorded, official statistics published when their lag
+   has elapsed, fast estimates produced;
+5. province: monitoring and early warning on monitoring dates; packages switch;
+6. at year end: annual final account, trading, adjustment;
+7. at period end the period is closed; the next plan is prepared before the
+   first quarter of the next period.
+
+All randomness comes from one seed: ``numpy.random.SeedSequence(seed)``
+spawns one stream per process (macro, firms, projects, monitoring, diffuse),
+and every stream draws the same numbers whatever the policy does, so regimes
+compared at one seed share their random numbers (common random numbers).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim import population
+from sim.agents.city import City, assess_projects
+from sim.agents.firms import Firm
+from sim.agents.province import PeriodPlan, Province
+from sim.events import EventLog
+from sim.monitoring import BALANCE, Statistics
+from sim.params import SECTORS
+from sim.policies.governor import Governor, RuleBasedGovernor
+from sim.policies.instruments import INSTRUMENT_IDS, city_levers
+from sim.policies.packages import ALL_KEYS, OFF, package_table
+from sim.policies.regimes import get_regime
+from sim.scenario import Scenario
+
+QUARTER_FIELDS = (
+    "gdp", "gdp_firms", "gdp_diffuse", "emissions", "emissions_firms", "emissions_diffuse", "electricity",
+    "schedule", "restriction", "restriction_gdp_loss", "phase_out_mt", "abatement_mt", "abatement_cost",
+    "fiscal_cost", "pricing_revenue", "effective_price",
+)  # fmt: skip
+STREAMS = ("macro", "firms", "projects", "monitoring", "diffuse", "decisions")
+
+
+class CarbonBudgetModel(mesa.Model):
+    """Province, cities and firms running the five-year carbon budget cycle."""
+
+    def __init__(self, scenario: Scenario, seed: int = 0, *, regime: str | None = None, firm_agents: bool = True,
+                 governor: Governor | None = None) -> None:  # fmt: skip
+        super().__init__(rng=seed)
+        self.sc = scenario
+        v = scenario.values
+        self.seed = seed
+        self.regime = get_regime(regime or v["regime.name"])
+        self.governor: Governor = governor or RuleBasedGovernor()
+        self.streams = {name: np.random.default_rng(s) for name, s in
+                        zip(STREAMS, np.random.SeedSequence(seed).spawn(len(STREAMS)), strict=True)}  # fmt: skip
+        p = population.build(scenario)
+        self.firms = p.firms
+        self.diffuse = p.diffuse
+        self.major_rows = p.major_rows
+        self.C = len(scenario.cities)
+        self.first_year = scenario.first_year
+        self.T = 4 * (scenario.last_year - self.first_year + 1)
+        self.t = 0
+        self.macro = 0.0
+        caps = np.array([c["monitoring_capacity"] for c in scenario.cities])
+        self.stats = Statistics(self.T, self.C, v["monitoring.stat_lag_quarters"], v["monitoring.fast_lag_quarters"],
+                                v["monitoring.stat_error"], v["monitoring.fast_noise"] / caps,
+                                v["monitoring.trend_correction"])  # fmt: skip
+        self.events = EventLog(self.first_year, scenario.city_names)
+        self.enforcement = np.array([c["enforcement"] for c in scenario.cities])
+        self.growth_pref = np.array([c["growth_preference"] for c in scenario.cities])
+        self.population = np.array([c["population_m"] for c in scenario.cities])
+        # agents
+        self.province = Province(self)
+        self.cities = [City(self, i, rec) for i, rec in enumerate(scenario.cities)]
+        self.firm_agents = (
+            [Firm(self, self.firms, i) for i in range(self.firms.n)] if firm_agents else []
+        )
+        # city state (arrays over cities)
+        self.city_status = np.full(self.C, BALANCE, dtype=np.int8)
+        self.city_warning = np.zeros(self.C, dtype=np.int8)
+        self.province_status = BALANCE
+        self.city_package = np.full(self.C, ALL_KEYS.index(OFF), dtype=np.int64)
+        self.campaign_restriction = np.zeros(self.C)
+        self.offset_queue = np.zeros(
+            self.C
+        )  # Mt/yr of outdated capacity still to retire (offset plans)
+        self.pending_mt = np.zeros(self.C)  # approved project emissions not yet online
+        self._pending_batches: dict[int, np.ndarray] = {}
+        self._strength = package_table(v)
+        self._full = np.array([v[f"instrument.{i}.full"] for i in INSTRUMENT_IDS])
+        self.set_packages(self.city_package)
+        # plans and records
+        self.plans: list[PeriodPlan] = []
+        self.plan: PeriodPlan | None = None
+        self.annual_status: list[np.ndarray] = []
+        self.monitoring_rows: list[tuple] = []
+        self.trade_log: list[tuple] = []
+        self.adjust_log: list[tuple] = []
+        self.q = {f: np.zeros((self.T, self.C)) for f in QUARTER_FIELDS}
+        self.q_status = np.full((self.T, self.C), BALANCE, dtype=np.int8)
+        self.q_warning = np.zeros((self.T, self.C), dtype=np.int8)
+        self.q_package = np.zeros((self.T, self.C), dtype=np.int64)
+        self.q_estimate_first = np.full((self.T, self.C), np.nan)
+        self.schedule = np.zeros((self.T, self.C))
+        self._period_start = {
+            4 * (p["start_year"] - self.first_year): i for i, p in enumerate(scenario.periods)
+        }
+        self._shocks = self._shock_table()
+        self._major_at: dict[int, list[int]] = {}
+        for j, mp in enumerate(scenario.major_projects):
+            self._major_at.setdefault(
+                4 * (mp["year"] - self.first_year) + mp["quarter"] - 1, []
+            ).append(j)
+        self.running = True
+
+    # ------------------------------------------------------------ helpers --
+    def _shock_table(self) -> np.ndarray:
+        """Additive quarterly growth shocks, quarters x (sectors + diffuse)."""
+        out = np.zeros((self.T, len(SECTORS) + 1))
+        for s in self.sc.shocks:
+            t0 = 4 * (s["year"] - self.first_year) + s["quarter"] - 1
+            cols = [c.strip() for c in s["sectors"].split(",")]
+            idx = list(range(len(SECTORS) + 1)) if "all" in cols else [
+                len(SECTORS) if c == "diffuse" else SECTORS.index(c) for c in cols]  # fmt: skip
+            out[t0 : min(t0 + s["quarters"], self.T), idx] += s["size"]
+        return out
+
+    def set_packages(self, packages: np.ndarray) -> None:
+        """Switch the cities' active packages and recompute their instrument levers."""
+        self.city_package = np.asarray(packages, dtype=np.int64)
+        strength = np.zeros((self.C, len(INSTRUMENT_IDS)))
+        on = self.city_package != ALL_KEYS.index(OFF)
+        strength[on] = self._strength[self.city_package[on]]
+        self.levers = city_levers(
+            strength, self.enforcement, self._full, self.sc["abatement.enforcement_penalty"]
+        )
+
+    def city_mac(self) -> np.ndarray:
+        """Emission-weighted marginal abatement cost of each city's firms at their
+        current abatement level (sellers' reservation price in trading)."""
+        f = self.firms
+        s = f.sector
+        x = np.minimum(f.x_done + f.x_pending, f.sp.mac_max[s] * 0.999)
+        mac = f.sp.mac_scale[s] * x / (f.sp.mac_max[s] - x)
+        e = np.where(f.active, f.Qp * f.I, 0.0)
+        w = f.by_city(e)
+        return np.divide(f.by_city(mac * e), w, out=np.zeros(self.C), where=w > 0)
+
+    @property
+    def year(self) -> int:
+        """Calendar year of the next quarter to simulate."""
+        return self.first_year + self.t // 4
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.T
+
+    def in_plan(self) -> bool:
+        return self.plan is not None and self.plan.p0 <= self.t <= self.plan.end_t
+
+    # --------------------------------------------------------------- step --
+    def step(self) -> None:
+        """Simulate one quarter."""
+        if self.t >= self.T:
+            self.running = False
+            return
+        t = self.t
+        v = self.sc.values
+        f = self.firms
+        rs = self.streams
+        if t in self._period_start:
+            self.plan = self.province.prepare_plan(self._period_start[t])
+            self.plans.append(self.plan)
+            self.annual_status.append(np.full((self.C, self.plan.years), BALANCE, dtype=np.int8))
+            self.campaign_restriction[:] = 0.0
+            if self.regime.packages:
+                self.set_packages(np.full(self.C, ALL_KEYS.index("balance")))
+        plan = self.plan if self.in_plan() else None
+        policy = plan is not None and self.regime.policy
+
+        # 1. shocks and macro cycle (drawn every quarter)
+        self.macro = v["macro.ar"] * self.macro + v["macro.sigma"] * rs["macro"].standard_normal()
+        shock = self._shocks[t]
+        # 2. firms: completions, growth, proposals
+        f.complete_capacity(t)
+        if t in self._pending_batches:
+            self.pending_mt -= self._pending_batches.pop(t)
+        abated = f.complete_abatement(t)
+        f.grow(self.macro, rs["firms"].standard_normal(f.n), shock[: len(SECTORS)])
+        d = self.diffuse
+        d.gdp *= (
+            1.0
+            + v["province.diffuse_growth"] / 4
+            + 0.5 * self.macro
+            + 0.004 * rs["diffuse"].standard_normal(self.C)
+            + shock[-1]
+        )
+        d.I *= 1.0 - v["province.diffuse_improvement"] / 4
+        d.el *= 1.0 + v["province.diffuse_electrification_drift"] / 4
+        if t % 4 == 0:  # yearly proposals: random numbers drawn for every firm every year
+            u, z = rs["projects"].random(f.n), rs["projects"].standard_normal(f.n)
+            u_block, u_strat = rs["projects"].random(f.n), rs["projects"].random(f.n)
+            self._projects(plan, t, f.propose(u, z, f.utilisation), u_block, u_strat)
+        for j in self._major_at.get(t, []):
+            self._scheduled_major(plan, t, j, rs["decisions"].random())
+
+        # 3. cities apply their instruments
+        phase_mt = np.zeros(self.C)
+        cost = np.zeros(self.C)
+        fiscal = np.zeros(self.C)
+        revenue = np.zeros(self.C)
+        price = np.zeros(f.n)
+        lv = self.levers
+        if policy:
+            phase_mt = f.retire_outdated(
+                lv.phase_out_rate / 4 * f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
+            )
+            if self.offset_queue.any():  # offset plans retire outdated capacity in phases
+                step = np.minimum(self.offset_queue, np.maximum(self.offset_queue / 4, 0.05))
+                done = f.retire_outdated(step)
+                # what cannot be retired (no outdated capacity left) is dropped from the plan
+                self.offset_queue = np.where(done < step - 1e-12, 0.0, self.offset_queue - done)
+                phase_mt += done
+            c = f.city
+            tg = f.targeted
+            od = f.outdated
+            surcharge = (
+                lv.price["all"][c]
+                + np.where(tg, lv.price["targeted"][c], 0)
+                + np.where(od, lv.price["outdated"][c], 0)
+            )
+            pressure = (
+                lv.pressure["all"][c]
+                + np.where(tg, lv.pressure["targeted"][c] + lv.penalty[c], 0)
+                + np.where(od, lv.pressure["outdated"][c], 0)
+            )
+            f.restriction = np.minimum(
+                np.where(tg, lv.restriction[c], 0.0) + self.campaign_restriction[c], 0.95
+            )
+            price = f.sp.base_price[f.sector] + (surcharge + pressure)
+            price = price / (1.0 - lv.fiscal_share[c] - lv.cost_share[c])
+            annual_cost, _ = f.decide_abatement(price, t + v["abatement.lag_quarters"])
+            invest = annual_cost * v["abatement.annuity_years"]
+            cost = f.by_city(invest)
+            fiscal = f.by_city(invest * lv.fiscal_share[c])
+            d_press = lv.price["all"] + lv.pressure["all"]
+            d.I *= 1.0 - v["province.diffuse_response"] / 4 * d_press / (d_press + 100.0)
+        else:
+            f.restriction = np.zeros(f.n)
+        f.update_flows()
+        if policy:
+            revenue = f.by_city(f.emissions * surcharge) * 1e-3  # Mt x CNY/t -> bn CNY
+
+        # 4. statistics
+        e_f = f.by_city(f.emissions)
+        e_d = d.gdp * d.I / 4
+        q_f = f.by_city(f.Q) / 4
+        q_d = d.gdp / 4
+        el = f.by_city(f.electricity) + d.gdp * d.el / 4
+        rec = self.q
+        rec["gdp"][t] = q_f + q_d
+        rec["gdp_firms"][t] = q_f
+        rec["gdp_diffuse"][t] = q_d
+        rec["emissions"][t] = e_f + e_d
+        rec["emissions_firms"][t] = e_f
+        rec["emissions_diffuse"][t] = e_d
+        rec["electricity"][t] = el
+        rec["restriction"][t] = np.divide(
+            f.by_city(f.Qp * f.restriction),
+            f.by_city(f.Qp),
+            out=np.zeros(self.C),
+            where=f.by_city(f.Qp) > 0,
+        )
+        rec["restriction_gdp_loss"][t] = f.by_city(f.Qp * f.restriction) / 4
+        rec["phase_out_mt"][t] = phase_mt
+        rec["abatement_mt"][t] = f.by_city(abated)
+        rec["abatement_cost"][t] = cost
+        rec["fiscal_cost"][t] = fiscal
+        rec["pricing_revenue"][t] = revenue
+        w = f.by_city(f.emissions)
+        rec["effective_price"][t] = np.divide(
+            f.by_city(f.emissions * price), w, out=np.zeros(self.C), where=w > 0
+        )
+        mon = rs["monitoring"]
+        self.stats.record(t, e_f + e_d, el, q_f, q_f + q_d, q_d, mon.standard_normal((self.C, 3)))
+        off_noise = mon.standard_normal(self.C)
+        if plan is not None:
+            k = plan.year_index(t)
+            floating = plan.I_path[:, k] * rec["gdp"][t]
+            fixed = plan.T[:, k] / 4
+            self.schedule[t] = {"intensity": floating, "total": fixed}.get(
+                plan.mode, np.minimum(floating, fixed)
+            )
+            rec["schedule"][t] = self.schedule[t]
+        if self.stats.publish(t, off_noise) is not None:
+            self.events.add(
+                t,
+                "official_statistics",
+                amount=float(np.nansum(self.stats.official[self.stats.n_published - 1])),
+                value=float(self.first_year + self.stats.n_published - 1),
+                detail="published; fast model refitted",
+            )
+        qf = self.stats.fast_estimate(t)
+        if qf is not None:
+            self.q_estimate_first[qf] = self.stats.fast[qf]
+
+        # 5. monitoring and early warning
+        if plan is not None:
+            if v["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
+                self.province.monitor(plan, t)
+            # 6. annual final account at year end
+            if t % 4 == 3:
+                self.province.annual_account(plan, t)
+            if self.regime.campaign and t < plan.end_t:
+                self.province.campaign(plan, t + 1)
+        self.q_status[t] = self.city_status
+        self.q_warning[t] = self.city_warning
+        self.q_package[t] = self.city_package
+        self.t += 1
+        if self.t >= self.T:
+            self.running = False
+
+    # ----------------------------------------------------------- projects --
+    def _projects(self, plan: PeriodPlan | None, t: int, props: dict[str, np.ndarray], u_block: np.ndarray,
+                  u_strat: np.ndarray) -> None:  # fmt: skip
+        """Carbon assessment [固定资产投资项目碳排放评价] of the year's proposals."""
+        v = self.sc.values
+        f = self.firms
+        firm, e = props["firm"], props["emissions"]
+        lag = v["projects.build_lag_quarters"]
+        online = t + max(lag, 1)
+        city = f.city[firm]
+        major = e >= v["projects.major_project_mt"]
+        approved = np.ones(firm.size, dtype=bool)
+        policy = plan is not None and self.regime.policy and self.regime.project_assessment
+        if policy:
+            assert plan is not None
+            small = ~major
+            lv = self.levers
+            allowance = self._allowance(plan, t)
+            med = np.array([np.median(f.I[(f.sector == s) & f.active]) if np.any((f.sector == s) & f.active) else np.inf
+                            for s in range(len(SECTORS))])  # fmt: skip
+            hc = props["I"] > med[f.sector[firm]]
+            outdated_avail = f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
+            need = self._room_need(plan, t, city, e, props["dK"] * f.utilisation)
+            dec = assess_projects(city[small], need[small], hc[small], allowance, lv.block_share, lv.replacement_ratio,
+                                  outdated_avail, u_block[firm[small]], self.C)  # fmt: skip
+            approved[small] = dec.approved
+            f.retire_outdated(dec.retire)
+            reasons = dec.reason
+            for why in ("no_room", "regional_restriction", "no_replacement"):
+                sel = np.flatnonzero(reasons == why)
+                self.events.add_many(
+                    t,
+                    "project_rejected",
+                    city[small][sel],
+                    firm[small][sel],
+                    e[small][sel],
+                    detail=why,
+                )
+            sel = np.flatnonzero(dec.approved)
+            self.events.add_many(t, "project_approved", city[small][sel], firm[small][sel], e[small][sel],
+                                 detail="carbon assessment passed")  # fmt: skip
+        else:
+            self.events.add_many(
+                t,
+                "project_approved",
+                city[~major],
+                firm[~major],
+                e[~major],
+                detail="no carbon assessment",
+            )
+        for i in np.flatnonzero(major):
+            self.province.handle_major(plan if policy else None, t, int(city[i]), int(firm[i]), float(e[i]), online,
+                                       float(u_strat[firm[i]]))  # fmt: skip
+        ok = approved
+        f.schedule_capacity(online, firm[ok], props["dK"][ok], props["I"][ok], props["el"][ok])
+        add = np.bincount(city[ok], weights=e[ok], minlength=self.C)
+        self.pending_mt += add
+        self._pending_batches[online] = self._pending_batches.get(online, np.zeros(self.C)) + add
+
+    def _room_need(
+        self, plan: PeriodPlan, t: int, city: np.ndarray, e: np.ndarray, output: np.ndarray
+    ) -> np.ndarray:
+        """Room a project takes (Mt/yr).  Total mode: its emissions.  Intensity
+        mode [强度为主]: only its emissions beyond what its output earns at the
+        city's target intensity (cleaner-than-target projects take none).  Dual:
+        the larger of the two."""
+        k = min(max(plan.year_index(t), 0), plan.years - 1)
+        beyond = np.clip(e - plan.I_path[city, k] * output, 0.0, None)
+        return {"total": e, "intensity": beyond}.get(plan.mode, np.maximum(e, beyond))
+
+    def _allowance(self, plan: PeriodPlan, t: int) -> np.ndarray:
+        """Room for new projects per city (Mt/yr): remaining targets minus a
+        forecast of existing emitters and approved projects not yet online,
+        times the assessment share, plus growth-preference slack."""
+        v = self.sc.values
+        k = plan.year_index(t)
+        est, last = self.stats.known(t - 1, use_fast=self.regime.fast_monitoring)
+        lo = max(last - 3, 0)
+        rate = np.nansum(est[lo : last + 1], axis=0) * 4 / max(last + 1 - lo, 1)
+        years_ahead = np.arange(k, plan.years) - (last // 4 - plan.p0 // 4)
+        g = (1 + v["macro.gdp_growth_expectation"]) * (1 - 0.02) - 1
+        forecast = rate[:, None] * (1 + g) ** years_ahead[None, :]
+        room = (plan.T[:, k:] - forecast).mean(axis=1) - self.pending_mt
+        lv = self.levers
+        allow = (
+            np.clip(lv.room_share * room, 0, None)
+            + self.growth_pref * v["projects.growth_room"] * plan.T[:, k]
+        )
+        return np.where(lv.assessment, allow, np.inf)
+
+    def _scheduled_major(self, plan: PeriodPlan | None, t: int, j: int, u: float) -> None:
+        mp = self.sc.major_projects[j]
+        row = int(self.major_rows[j])
+        city = self.sc.city_names.index(mp["city"])
+        online = t + max(self.sc["projects.build_lag_quarters"], 1)
+        dK = mp["output_bn"] / self.firms.utilisation
+        policy = plan is not None and self.regime.policy and self.regime.project_assessment
+        self.province.handle_major(
+            plan if policy else None, t, city, row, mp["emissions_mt"], online, u
+        )
+        self.firms.schedule_capacity(online, np.array([row]), np.array([dK]), np.array([self.firms.I[row]]),
+                                     np.array([self.firms.el[row]]))  # fmt: skip
+        self.pending_mt[city] += mp["emissions_mt"]
+        b = self._pending_batches.setdefault(online, np.zeros(self.C))
+        b[city] += mp["emissions_mt"]
+
+    def run_model(self) -> None:
+        while self.t < self.T:
+            self.step()

@@ -1,0 +1,484 @@
+"""The one parameter table.
+
+Every scalar parameter of a scenario is declared here once: dotted name, type,
+unit, default, bounds (or allowed levels), description and source.  Scenario
+validation, ``carbon-budget params``, the documentation table and (later) the
+SALib problem and the UI sliders are all generated from this table, so they
+cannot disagree.
+
+Structured parts of a scenario (cities, plan periods, shocks, scheduled major
+projects) are lists of records; their fields are declared in the same way in
+``CITY_FIELDS``, ``PERIOD_FIELDS``, ``SHOCK_FIELDS`` and ``PROJECT_FIELDS``.
+
+Units used throughout (MODEL.md section 2): emissions Mt CO2; output and GDP
+bn CNY (constant prices) at annual rate; internal intensity Mt CO2 per bn CNY
+(= 10 t CO2 per 10,000 CNY; reports use t/10,000 CNY); electricity TWh;
+prices CNY per t CO2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SECTORS: tuple[str, ...] = ("power", "steel", "cement", "chemicals", "other_industry")
+STATUSES: tuple[str, ...] = ("surplus", "balance", "overrun")
+# Package keys: a status, and for overruns the warning colour (MODEL.md 4.3).
+PACKAGE_KEYS: tuple[str, ...] = ("surplus", "balance", "overrun_orange", "overrun_red")
+
+FACTS = "shared/FACTS.md"
+SEED = "seed paper (Zhang, Mu, Li 2025)"
+ASSUMED = "modelling assumption"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter."""
+
+    name: str
+    type: type
+    default: Any
+    unit: str = "-"
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    description: str = ""
+    source: str = ASSUMED
+
+    def check(self, value: Any, where: str | None = None) -> Any:
+        """Return ``value`` coerced to the declared type or raise ``ValueError``.
+
+        The message names the key and the reason in one line.
+        """
+        key = where or self.name
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{key}: expected true or false, got {value!r}")
+            return value
+        if self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                else:
+                    raise ValueError(f"{key}: expected an integer, got {value!r}")
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{key}: expected a number, got {value!r}")
+            value = float(value)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"{key}: expected a finite number, got {value!r}")
+        elif self.type is str:
+            if not isinstance(value, str):
+                raise ValueError(f"{key}: expected a string, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{key}: {value!r} is not one of {', '.join(self.choices)}")
+        if self.low is not None and value < self.low:
+            raise ValueError(f"{key}: {value!r} is below the minimum {self.low:g}")
+        if self.high is not None and value > self.high:
+            raise ValueError(f"{key}: {value!r} is above the maximum {self.high:g}")
+        return value
+
+    @property
+    def bounds_text(self) -> str:
+        if self.choices is not None:
+            return " | ".join(self.choices)
+        if self.type is bool:
+            return "true | false"
+        lo = "" if self.low is None else f"{self.low:g}"
+        hi = "" if self.high is None else f"{self.high:g}"
+        return f"[{lo}, {hi}]"
+
+
+def _p(name: str, type_: type, default: Any, unit: str = "-", low=None, high=None, *,
+       choices=None, desc: str = "", source: str = ASSUMED) -> Param:  # fmt: skip
+    return Param(name, type_, default, unit, low, high, choices, desc, source)
+
+
+# --------------------------------------------------------------------------
+# Sector parameters: one row per (sector, field), defaults per sector.
+# Calibration: base-year emission shares from CAIT 2018 (FACTS.md): electricity
+# and heat 50.6 %, manufacturing and construction 25.9 %, industrial processes
+# 7.6 %, transport 8.9 %, buildings 5.3 %.  Manufacturing + processes (33.5 %)
+# are split over steel, cement, chemicals and other industry; transport,
+# buildings and the rest form the diffuse sector (about 16 %).
+# --------------------------------------------------------------------------
+_SECTOR_DEFAULTS: dict[str, dict[str, float]] = {
+    #                 power   steel  cement  chem   other
+    "emission_share": dict(zip(SECTORS, (0.50, 0.15, 0.085, 0.06, 0.04), strict=True)),
+    "gdp_share": dict(zip(SECTORS, (0.03, 0.03, 0.015, 0.045, 0.20), strict=True)),
+    "firm_share": dict(zip(SECTORS, (0.05, 0.08, 0.12, 0.20, 0.55), strict=True)),
+    "trend_growth": dict(zip(SECTORS, (0.040, 0.010, 0.000, 0.050, 0.060), strict=True)),
+    "cyclicality": dict(zip(SECTORS, (0.6, 1.4, 1.3, 1.1, 1.0), strict=True)),
+    "noise": dict(zip(SECTORS, (0.012, 0.025, 0.025, 0.02, 0.02), strict=True)),
+    "autonomous_improvement": dict(zip(SECTORS, (0.003, 0.010, 0.008, 0.012, 0.018), strict=True)),
+    "electricity_intensity": dict(zip(SECTORS, (0.06, 0.18, 0.12, 0.10, 0.035), strict=True)),
+    "electrification_drift": dict(zip(SECTORS, (0.0, 0.012, 0.008, 0.01, 0.012), strict=True)),
+    "mac_scale": dict(zip(SECTORS, (320.0, 260.0, 220.0, 240.0, 180.0), strict=True)),
+    "mac_max_share": dict(zip(SECTORS, (0.25, 0.35, 0.30, 0.35, 0.40), strict=True)),
+    "project_prob": dict(zip(SECTORS, (0.20, 0.08, 0.05, 0.25, 0.35), strict=True)),
+    "project_size": dict(zip(SECTORS, (0.25, 0.15, 0.12, 0.22, 0.20), strict=True)),
+    "vintage_improvement": dict(zip(SECTORS, (0.04, 0.05, 0.04, 0.05, 0.06), strict=True)),
+    "base_carbon_price": dict(zip(SECTORS, (80.0, 0.0, 0.0, 0.0, 0.0), strict=True)),
+}
+
+_SECTOR_META: dict[str, tuple[str, float, float, str, str]] = {
+    # field: (unit, low, high, description, source)
+    "emission_share": (
+        "share",
+        0.0,
+        1.0,
+        "share of provincial base-year emissions",
+        "CAIT 2018 via " + FACTS,
+    ),
+    "gdp_share": (
+        "share",
+        0.0,
+        1.0,
+        "share of provincial GDP (value added) produced by the sector's key firms",
+        ASSUMED,
+    ),
+    "firm_share": ("share", 0.0, 1.0, "share of the key firms belonging to the sector", ASSUMED),
+    "trend_growth": ("1/yr", -0.2, 0.3, "trend output growth g_s (MODEL.md 4.1)", ASSUMED),
+    "cyclicality": ("-", 0.0, 5.0, "sensitivity beta_s of output to the macro deviation", ASSUMED),
+    "noise": ("1/quarter", 0.0, 0.5, "idiosyncratic quarterly output noise sigma_f", ASSUMED),
+    "autonomous_improvement": ("1/yr", 0.0, 0.2, "autonomous intensity improvement a_s", ASSUMED),
+    "electricity_intensity": (
+        "TWh/bn CNY",
+        0.0,
+        2.0,
+        "electricity use per unit of output (el)",
+        ASSUMED,
+    ),
+    "electrification_drift": ("1/yr", -0.1, 0.2, "yearly growth of el (electrification)", ASSUMED),
+    "mac_scale": ("CNY/t", 1.0, 5000.0, "c_s in MAC(x) = c_s x / (x_max - x)", ASSUMED),
+    "mac_max_share": ("share", 0.01, 0.95, "x_max, the largest reachable abatement share", ASSUMED),
+    "project_prob": (
+        "1/yr",
+        0.0,
+        1.0,
+        "probability pi_s that a firm proposes a capacity project in a year",
+        ASSUMED,
+    ),
+    "project_size": (
+        "share of K",
+        0.0,
+        2.0,
+        "median size of a proposed expansion (lognormal)",
+        ASSUMED,
+    ),
+    "vintage_improvement": (
+        "share",
+        0.0,
+        0.9,
+        "intensity of new capacity below the firm's current intensity",
+        ASSUMED,
+    ),
+    "base_carbon_price": (
+        "CNY/t",
+        0.0,
+        2000.0,
+        "carbon price already faced without local policy (national ETS ~80 CNY/t for power)",
+        ASSUMED,
+    ),
+}
+
+
+def _sector_params() -> list[Param]:
+    out = []
+    for field, per in _SECTOR_DEFAULTS.items():
+        unit, lo, hi, desc, src = _SECTOR_META[field]
+        for s in SECTORS:
+            out.append(
+                _p(
+                    f"sector.{s}.{field}",
+                    float,
+                    per[s],
+                    unit,
+                    lo,
+                    hi,
+                    desc=f"{s}: {desc}",
+                    source=src,
+                )
+            )
+    return out
+
+
+# --------------------------------------------------------------------------
+# Instruments: the "full effect" of each instrument at strength 1.  The
+# instrument registry (sim/policies/instruments.py) defines what they act on.
+# --------------------------------------------------------------------------
+INSTRUMENT_FULL_EFFECT: dict[str, tuple[float, str, float, str]] = {
+    # id: (default full effect, unit, high bound, meaning of the full effect)
+    "project_assessment": (
+        1.0,
+        "share",
+        1.0,
+        "share of the city's remaining room that projects may take (stricter when lower room)",
+    ),
+    "regional_restriction": (1.0, "share", 1.0, "share of high-carbon project proposals blocked"),
+    "capacity_replacement": (
+        1.5,
+        "ratio",
+        3.0,
+        "existing outdated emissions retired per unit of approved new emissions (1 = equal, >1 = reduced replacement)",
+    ),
+    "phase_out": (0.15, "share/yr", 1.0, "share of outdated capacity closed per year"),
+    "production_restriction": (
+        0.10,
+        "share",
+        0.8,
+        "output share withheld from targeted firms in a quarter",
+    ),
+    "abatement_subsidy": (
+        0.40,
+        "share",
+        0.9,
+        "share of abatement cost paid by the city (fiscal cost)",
+    ),
+    "green_finance": (0.15, "share", 0.5, "financing discount on abatement cost (no fiscal cost)"),
+    "differentiated_pricing": (
+        40.0,
+        "CNY/t",
+        2000.0,
+        "surcharge on high-intensity (outdated) firms",
+    ),
+    "punitive_pricing": (
+        100.0,
+        "CNY/t",
+        2000.0,
+        "surcharge on targeted firms above their allocation",
+    ),
+    "barometer": (
+        10.0,
+        "CNY/t",
+        500.0,
+        "information pressure equivalent on all firms (budget execution barometer)",
+    ),
+    "public_naming": (
+        40.0,
+        "CNY/t",
+        500.0,
+        "information pressure equivalent on targeted firms (naming and interviews)",
+    ),
+    "green_list": (
+        5.0,
+        "CNY/t",
+        500.0,
+        "reputational reward equivalent on all firms (green enterprise list)",
+    ),
+}
+
+# Default packages (seed paper, MODEL.md 4.4): strength in [0, 1] per instrument.
+DEFAULT_PACKAGES: dict[str, dict[str, float]] = {
+    "surplus": {"abatement_subsidy": 0.3, "green_finance": 1.0, "barometer": 1.0, "green_list": 1.0,
+                "project_assessment": 1.0},
+    "balance": {"project_assessment": 1.0, "green_finance": 1.0, "differentiated_pricing": 0.5,
+                "barometer": 1.0, "abatement_subsidy": 0.4, "green_list": 1.0},
+    "overrun_orange": {"project_assessment": 1.0, "regional_restriction": 0.5, "capacity_replacement": 0.67,
+                       "phase_out": 0.5, "differentiated_pricing": 1.0, "punitive_pricing": 0.5,
+                       "abatement_subsidy": 0.6, "green_finance": 1.0, "barometer": 1.0, "public_naming": 1.0},
+    "overrun_red": {"project_assessment": 1.0, "regional_restriction": 1.0, "capacity_replacement": 1.0,
+                    "phase_out": 1.0, "production_restriction": 0.5, "differentiated_pricing": 1.0,
+                    "punitive_pricing": 1.0, "abatement_subsidy": 0.8, "green_finance": 1.0,
+                    "barometer": 1.0, "public_naming": 1.0},
+}  # fmt: skip
+
+
+def _instrument_params() -> list[Param]:
+    out = []
+    for iid, (default, unit, hi, meaning) in INSTRUMENT_FULL_EFFECT.items():
+        out.append(
+            _p(
+                f"instrument.{iid}.full",
+                float,
+                default,
+                unit,
+                0.0,
+                hi,
+                desc=f"effect of {iid} at strength 1: {meaning}",
+                source=SEED + " (toolbox); size assumed",
+            )
+        )
+        for key in PACKAGE_KEYS:
+            out.append(
+                _p(
+                    f"package.{key}.{iid}",
+                    float,
+                    DEFAULT_PACKAGES[key].get(iid, 0.0),
+                    "strength",
+                    0.0,
+                    1.0,
+                    desc=f"strength of {iid} in the {key} package",
+                    source=SEED + " (packages)",
+                )
+            )
+    return out
+
+
+_GLOBAL: list[Param] = [
+    # province and population
+    _p("province.name", str, "Eastern province", desc="label used in reports"),
+    _p("province.base_emissions_mt", float, 800.0, "Mt/yr", 1.0, 20000.0,
+       desc="provincial CO2 emissions in the base year (year before the first period)",
+       source="CEADs 2019 (Jiangsu 805 Mt) via " + FACTS),
+    _p("province.base_gdp_bn", float, 12800.0, "bn CNY/yr", 1.0, 1e6,
+       desc="provincial GDP in the base year (constant prices)", source="order of Jiangsu 2023-25"),
+    _p("province.n_firms", int, 3000, "firms", 5, 2_000_000, desc="number of key firms (all cities)"),
+    _p("province.diffuse_growth", float, 0.055, "1/yr", -0.2, 0.3, desc="trend growth of the diffuse sector's GDP"),
+    _p("province.diffuse_improvement", float, 0.015, "1/yr", 0.0, 0.2, desc="autonomous intensity improvement of the diffuse sector"),
+    _p("province.diffuse_electricity_intensity", float, 0.035, "TWh/bn CNY", 0.0, 2.0, desc="electricity intensity of the diffuse sector"),
+    _p("province.diffuse_electrification_drift", float, 0.02, "1/yr", -0.1, 0.2, desc="yearly growth of diffuse electricity intensity"),
+    _p("province.diffuse_response", float, 0.02, "1/yr", 0.0, 0.2,
+       desc="largest extra yearly intensity cut of the diffuse sector under economic and information instruments"),
+    _p("province.firm_size_sigma", float, 1.0, "log", 0.0, 3.0, desc="dispersion of firm size within a sector (lognormal)"),
+    _p("province.firm_intensity_sigma", float, 0.25, "log", 0.0, 2.0, desc="dispersion of firm intensity within a sector"),
+    _p("province.utilisation", float, 0.85, "share", 0.3, 1.0, desc="initial capacity utilisation Q/K"),
+    _p("province.outdated_share", float, 0.15, "share", 0.0, 0.9, desc="share of firms (highest intensity in their sector) flagged as outdated capacity"),
+    _p("province.population_seed", int, 20260101, "-", 0, 2**63 - 1,
+       desc="seed of the synthetic firm population (structure); the run seed drives the dynamics"),
+    # macro environment
+    _p("macro.ar", float, 0.7, "-", 0.0, 0.99, desc="AR(1) coefficient of the quarterly macro deviation"),
+    _p("macro.sigma", float, 0.008, "1/quarter", 0.0, 0.2, desc="innovation s.d. of the quarterly macro deviation",
+       source="tuned to CEADs growth volatility 2-9 % via " + FACTS),
+    _p("macro.gdp_growth_expectation", float, 0.05, "1/yr", -0.1, 0.2, desc="GDP growth used in plan forecasts",
+       source="national growth 5.0-5.2 % (2023-24) via " + FACTS),
+    # run
+    _p("run.warmup_years", int, 4, "yr", 3, 20, desc="years simulated before the first period to build statistics"),
+    # plan preparation (MODEL.md 4.2)
+    _p("plan.annual_shape", str, "path", choices=("path", "flat", "front_loaded"),
+       desc="how the five-year budget is split into annual targets"),
+    _p("plan.front_loading", float, 0.1, "-", 0.0, 0.5, desc="tilt of the front_loaded shape (earlier years tighter)"),
+    _p("plan.reserve_share", float, 0.03, "share", 0.0, 0.3, desc="share of the budget held back as provincial reserve", source=SEED),
+    _p("plan.scenario_growth_spread", float, 0.01, "1/yr", 0.0, 0.05, desc="low/high forecast scenarios: expectation -/+ this"),
+    _p("plan.max_policy_cut", float, 0.03, "1/yr", 0.0, 0.2,
+       desc="largest yearly intensity cut beyond trend that the plan treats as feasible"),
+    _p("plan.weight_grandfathering", float, 0.4, "weight", 0.0, 1.0, desc="vertical allocation weight: historic emissions", source=SEED),
+    _p("plan.weight_intensity", float, 0.4, "weight", 0.0, 1.0, desc="vertical allocation weight: forecast GDP x the city's base intensity cut by the target, smaller cuts for heavier industry", source=SEED),
+    _p("plan.weight_equality", float, 0.0, "weight", 0.0, 1.0, desc="vertical allocation weight: population", source=SEED),
+    _p("plan.weight_efficiency", float, 0.1, "weight", 0.0, 1.0, desc="vertical allocation weight: GDP x provincial benchmark intensity", source=SEED),
+    _p("plan.weight_potential", float, 0.1, "weight", 0.0, 1.0, desc="vertical allocation weight: emissions net of abatement potential", source=SEED),
+    _p("plan.structure_elasticity", float, 1.0, "-", 0.0, 2.0, desc="intensity method: city cut = target x (industry share / mean)^-elasticity"),
+    _p("plan.negotiation_tolerance", float, 0.03, "share", 0.0, 0.5, desc="shortfall against own need (share of allocation) above which a city appeals", source=SEED),
+    _p("plan.negotiation_grant", float, 0.5, "share", 0.0, 1.0, desc="share of an appealing city's shortfall granted from the reserve"),
+    _p("plan.negotiation_reserve_cap", float, 0.5, "share", 0.0, 1.0, desc="most of the reserve that negotiation may use"),
+    _p("plan.city_extra_cut", float, 0.015, "1/yr", 0.0, 0.2, desc="yearly intensity cut beyond trend that a city counts on in its own need"),
+    _p("plan.firm_count_threshold", int, 150, "firms", 0, 10_000_000, desc="cities with at most this many key firms allocate to firms, else to sectors"),
+    _p("plan.hhi_threshold", float, 0.15, "-", 0.0, 1.0, desc="cities whose firm-emission HHI is at least this allocate to firms"),
+    _p("plan.target_share", float, 0.5, "share", 0.0, 1.0, desc="share of a city's industrial emissions, most over allocation first, targeted by firm-level instruments"),
+    # monitoring (MODEL.md 4.3)
+    _p("monitoring.stat_lag_quarters", int, 6, "quarters", 1, 16, desc="publication lag of official statistics after year end", source="~18 months, seed paper via " + FACTS),
+    _p("monitoring.stat_error", float, 0.01, "share", 0.0, 0.2, desc="relative s.d. of official city statistics"),
+    _p("monitoring.fast_lag_quarters", int, 1, "quarters", 1, 2, desc="lag of the fast (electricity-to-carbon) estimate", source=SEED),
+    _p("monitoring.fast_noise", float, 0.02, "share", 0.0, 0.5, desc="relative s.d. of measured electricity and output at monitoring capacity 1",
+       source="electricity-based estimates deviate 9-13 % at firm level via " + FACTS),
+    _p("monitoring.trend_correction", bool, True,
+       desc="fast estimate: extrapolate the drift of each city's calibration factor between its last two official years"),
+    _p("monitoring.frequency", str, "quarterly", choices=("quarterly", "half_yearly"), desc="monitoring and warning dates"),
+    _p("monitoring.surplus_threshold", float, 0.05, "share", 0.0, 0.5, desc="status surplus if r < 1 - this"),
+    _p("monitoring.overrun_threshold", float, 0.03, "share", 0.0, 0.5, desc="status overrun if r > 1 + this"),
+    _p("monitoring.red_threshold", float, 0.08, "share", 0.0, 1.0, desc="red (severe) warning if r > 1 + this; orange between overrun and red",
+       source="three-colour national barometer via " + FACTS),
+    # annual account and adjustment (MODEL.md 4.6)
+    _p("accounts.rule", str, "threshold", choices=("fixed", "carryover", "threshold", "rebase"), desc="dynamic adjustment rule", source=SEED),
+    _p("accounts.bank_rate", float, 1.0, "share", 0.0, 1.0, desc="carryover: share of a surplus banked into the next year"),
+    _p("accounts.borrow_cap", float, 0.01, "share", 0.0, 0.5, desc="carryover: most a deficit may borrow, as share of next year's target", source="UK Climate Change Act 1 % via " + FACTS),
+    _p("accounts.adjust_threshold", float, 0.03, "share", 0.0, 1.0, desc="threshold: |deviation| / target that triggers re-spreading"),
+    # major projects (MODEL.md 4.4 special case)
+    _p("projects.major_project_mt", float, 1.0, "Mt/yr", 0.01, 1000.0, desc="annual emissions above which a project is major"),
+    _p("projects.build_lag_quarters", int, 4, "quarters", 0, 20, desc="quarters from approval to operation"),
+    _p("projects.strategic_prob", float, 0.6, "prob", 0.0, 1.0, desc="probability that a major project passes the strategic-value check"),
+    _p("projects.offset_ratio", float, 0.5, "share", 0.0, 2.0, desc="share of a non-listed major project's emissions offset by retiring outdated capacity"),
+    _p("projects.growth_room", float, 0.02, "share", 0.0, 0.5, desc="room beyond the budget a city with growth preference 1 lets projects take (share of target)"),
+    # abatement
+    _p("abatement.lag_quarters", int, 3, "quarters", 0, 12, desc="quarters from an abatement decision to its effect"),
+    _p("abatement.annuity_years", float, 8.0, "yr", 1.0, 40.0, desc="years over which an abatement investment's annual cost is capitalised"),
+    _p("abatement.enforcement_penalty", float, 60.0, "CNY/t", 0.0, 5000.0,
+       desc="expected-penalty equivalent of active control instruments at strength 1 and enforcement 1"),
+    # trading (MODEL.md 4.7)
+    _p("trading.enabled", bool, True, desc="inter-city budget trading after each annual account"),
+    _p("trading.volume_cap", float, 0.08, "share", 0.0, 1.0, desc="most a city trades in a year, as share of its annual target"),
+    _p("trading.penalty_price", float, 300.0, "CNY/t", 0.0, 10000.0, desc="buyer's reservation price: expected cost of an uncovered overrun"),
+    # governance regime (MODEL.md 5)
+    _p("regime.name", str, "budget",
+       choices=("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading", "budget_no_reserve", "none"),
+       desc="governance regime (none = no local policy: the counterfactual)"),
+    _p("regime.campaign_quarters", int, 4, "quarters", 1, 20,
+       desc="traditional: the campaign may start only this many quarters before the period ends"),
+    _p("regime.campaign_max_restriction", float, 0.6, "share", 0.0, 0.95, desc="traditional: largest output share a campaign withholds"),
+    # final account (MODEL.md 4.8)
+    _p("evaluation.weight_rationality", float, 0.25, "weight", 0.0, 1.0, desc="weight of target rationality in the composite", source=SEED),
+    _p("evaluation.weight_effectiveness", float, 0.35, "weight", 0.0, 1.0, desc="weight of execution effectiveness", source=SEED),
+    _p("evaluation.weight_coordination", float, 0.2, "weight", 0.0, 1.0, desc="weight of coordination", source=SEED),
+    _p("evaluation.weight_capacity", float, 0.2, "weight", 0.0, 1.0, desc="weight of funding and capacity building", source=SEED),
+    _p("evaluation.counterfactual", bool, True, desc="run the no-policy counterfactual for cost-per-Mt measures"),
+]  # fmt: skip
+
+PARAMS: dict[str, Param] = {p.name: p for p in [*_GLOBAL, *_sector_params(), *_instrument_params()]}
+
+# Sums that must hold (validated in scenario.py).
+WEIGHT_GROUPS: dict[str, tuple[str, ...]] = {
+    "plan allocation weights": tuple(f"plan.weight_{m}" for m in ("grandfathering", "intensity", "equality", "efficiency", "potential")),
+    "evaluation weights": tuple(f"evaluation.weight_{d}" for d in ("rationality", "effectiveness", "coordination", "capacity")),
+}  # fmt: skip
+
+# ---------------------------------------------------------------- records ---
+CITY_FIELDS: dict[str, Param] = {p.name: p for p in [
+    _p("name", str, "", desc="city name (unique)"),
+    _p("gdp_share", float, 0.0, "share", 0.0, 1.0, desc="share of provincial GDP (normalised over cities)"),
+    _p("population_m", float, 5.0, "million", 0.0, 1e3, desc="resident population"),
+    _p("industry_mix", float, 1.0, "-", 0.0, 20.0, desc="weight of energy-intensive industry relative to the provincial mix"),
+    _p("enforcement", float, 0.7, "share", 0.0, 1.0, desc="share of a control instrument's nominal effect that materialises"),
+    _p("growth_preference", float, 0.5, "share", 0.0, 1.0, desc="readiness to approve projects beyond the budget room"),
+    _p("monitoring_capacity", float, 1.0, "-", 0.1, 10.0, desc="scales down fast-estimate measurement noise"),
+]}  # fmt: skip
+
+PERIOD_FIELDS: dict[str, Param] = {p.name: p for p in [
+    _p("start_year", int, 2026, "yr", 1990, 2100, desc="first year of the plan period"),
+    _p("years", int, 5, "yr", 1, 10, desc="length of the period"),
+    _p("mode", str, "intensity", choices=("intensity", "total", "dual"), desc="dual-control mode"),
+    _p("intensity_target", float, 0.17, "share", 0.0, 0.9, desc="intensity reduction by the final year vs the base year",
+       source="15th FYP draft -17 % via " + FACTS),
+    _p("total_change", float, 0.0, "share", -0.9, 1.0,
+       desc="total mode: final-year cap relative to estimated base-year emissions (e.g. -0.05)"),
+    _p("binding", bool, True, desc="whether missing the target fails the five-year assessment"),
+]}  # fmt: skip
+
+SHOCK_FIELDS: dict[str, Param] = {p.name: p for p in [
+    _p("name", str, "shock", desc="label"),
+    _p("year", int, 2027, "yr", 1990, 2100, desc="first year"),
+    _p("quarter", int, 1, "quarter", 1, 4, desc="first quarter (1-4)"),
+    _p("quarters", int, 2, "quarters", 1, 40, desc="duration"),
+    _p("size", float, -0.02, "1/quarter", -0.5, 0.5, desc="added to quarterly output growth while active"),
+    _p("sectors", str, "all", desc="comma-separated sectors hit ('all', or e.g. 'steel,chemicals'; 'diffuse' for the diffuse sector)"),
+]}  # fmt: skip
+
+PROJECT_FIELDS: dict[str, Param] = {p.name: p for p in [
+    _p("name", str, "major project", desc="label"),
+    _p("city", str, "", desc="host city (a city name)"),
+    _p("sector", str, "chemicals", choices=SECTORS, desc="sector"),
+    _p("year", int, 2027, "yr", 1990, 2100, desc="year the proposal is made"),
+    _p("quarter", int, 1, "quarter", 1, 4, desc="quarter the proposal is made"),
+    _p("emissions_mt", float, 3.0, "Mt/yr", 0.0, 1000.0, desc="annual emissions at full operation"),
+    _p("output_bn", float, 30.0, "bn CNY/yr", 0.0, 1e5, desc="annual output at full operation"),
+]}  # fmt: skip
+
+RECORD_FIELDS: dict[str, dict[str, Param]] = {
+    "cities": CITY_FIELDS,
+    "periods": PERIOD_FIELDS,
+    "shocks": SHOCK_FIELDS,
+    "major_projects": PROJECT_FIELDS,
+}
+
+
+def param_table() -> list[dict[str, str]]:
+    """Rows for ``carbon-budget params`` and the documentation table."""
+    rows = []
+    for p in PARAMS.values():
+        rows.append(dict(name=p.name, type=p.type.__name__, unit=p.unit, default=repr(p.default),
+                         bounds=p.bounds_text, description=p.description, source=p.source))  # fmt: skip
+    for section, fields in RECORD_FIELDS.items():
+        for p in fields.values():
+            rows.append(dict(name=f"{section}[].{p.name}", type=p.type.__name__, unit=p.unit,
+                             default=repr(p.default), bounds=p.bounds_text,
+                             description=p.description, source=p.source))  # fmt: skip
+    return rows

@@ -1,0 +1,286 @@
+"""``run(scenario, seed) -> RunResult``: the one pure entry point shared by the
+CLI, sweeps, the UI and the tests; and writing a run folder (a separate step)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.accounts import final_account
+from sim.model import QUARTER_FIELDS, CarbonBudgetModel
+from sim.monitoring import STATUS_CODES
+from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
+from sim.scenario import Scenario
+
+INTENSITY_T_PER_10K = 10.0  # Mt per bn CNY -> t per 10,000 CNY
+
+
+@dataclass
+class RunResult:
+    """Tidy tables of one run and its final accounts."""
+
+    scenario: Scenario
+    seed: int
+    regime: str
+    quarterly: pd.DataFrame
+    annual: pd.DataFrame
+    events: pd.DataFrame
+    monitoring: pd.DataFrame
+    final_accounts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def final_account(self) -> dict[str, Any]:
+        """The final account of the last plan period."""
+        return self.final_accounts[-1]
+
+    def measures(self) -> dict[str, float]:
+        """Flat named measures of all periods (prefix ``p<k>.`` when several)."""
+        out: dict[str, float] = {}
+        multi = len(self.final_accounts) > 1
+        for fa in self.final_accounts:
+            pre = f"p{fa['period']}." if multi else ""
+            out.update({pre + k: v for k, v in fa["measures"].items()})
+            out.update({pre + f"score_{d}": s for d, s in fa["dimensions"].items()})
+            out[pre + "composite"] = fa["composite"]
+        return out
+
+
+def run(scenario: Scenario, seed: int = 0, *, regime: str | None = None, counterfactual: bool | None = None,
+        firm_agents: bool = True) -> RunResult:  # fmt: skip
+    """Simulate ``scenario`` with ``seed``; also runs the no-policy
+    counterfactual on the same random numbers when the scenario asks for it."""
+    model = CarbonBudgetModel(scenario, seed, regime=regime, firm_agents=firm_agents)
+    model.run_model()
+    want_cf = scenario["evaluation.counterfactual"] if counterfactual is None else counterfactual
+    cf = None
+    if want_cf:
+        if model.regime.name == "none":
+            cf = model
+        else:
+            cf = CarbonBudgetModel(scenario, seed, regime="none", firm_agents=False)
+            cf.run_model()
+    return collect(model, cf)
+
+
+def collect(model: CarbonBudgetModel, cf: CarbonBudgetModel | None = None) -> RunResult:
+    accounts = [final_account(model, p, cf) for p in model.plans if p.end_t < model.t]
+    return RunResult(model.sc, model.seed, model.regime.name, quarterly_frame(model), annual_frame(model),
+                     model.events.to_frame(), monitoring_frame(model), accounts)  # fmt: skip
+
+
+def _period_of_quarter(model: CarbonBudgetModel) -> np.ndarray:
+    per = np.full(model.T, -1)
+    for p in model.plans:
+        per[p.p0 : p.end_t + 1] = p.index
+    return per
+
+
+def quarterly_frame(model: CarbonBudgetModel) -> pd.DataFrame:
+    T, C = model.t, model.C
+    names = np.array(model.sc.city_names + ["province"], dtype=object)
+    t = np.repeat(np.arange(T), C + 1)
+    data: dict[str, Any] = {
+        "t": t,
+        "year": model.first_year + t // 4,
+        "quarter": t % 4 + 1,
+        "period": np.repeat(_period_of_quarter(model)[:T], C + 1),
+        "city": np.tile(names, T),
+    }
+    for f in QUARTER_FIELDS:
+        m = model.q[f][:T]
+        prov = m.sum(axis=1, keepdims=True)
+        if f in ("restriction", "effective_price"):  # shares and prices: weighted means
+            w = model.q["gdp_firms" if f == "restriction" else "emissions_firms"][:T]
+            prov = (m * w).sum(axis=1, keepdims=True) / np.where(
+                w.sum(axis=1, keepdims=True) > 0, w.sum(axis=1, keepdims=True), 1
+            )
+        data[f] = np.hstack([m, prov]).ravel()
+    est = model.q_estimate_first[:T]
+    data["emissions_estimate"] = np.hstack([est, est.sum(axis=1, keepdims=True)]).ravel()
+    data["intensity"] = (
+        data["emissions"] / np.where(data["gdp"] > 0, data["gdp"], np.nan) * INTENSITY_T_PER_10K
+    )
+    prov_status = np.full((T, 1), -1)
+    st = np.hstack([model.q_status[:T], prov_status])
+    data["status"] = np.where(st >= 0, np.array(STATUS_CODES, dtype=object)[np.clip(st, 0, 2)], "")
+    wn = np.hstack([model.q_warning[:T], np.zeros((T, 1), dtype=np.int8)])
+    data["warning"] = np.array(WARNING_COLOURS, dtype=object)[wn].ravel()
+    data["warning"][np.tile(np.arange(C + 1) == C, T)] = ""
+    pk = np.hstack([model.q_package[:T], np.zeros((T, 1), dtype=np.int64)])
+    data["package"] = np.array(ALL_KEYS, dtype=object)[pk].ravel()
+    data["package"][np.tile(np.arange(C + 1) == C, T)] = ""
+    data["status"] = data["status"].ravel()
+    df = pd.DataFrame(data)
+    for col in ("city", "status", "warning", "package"):
+        df[col] = df[col].astype(str)
+    return df
+
+
+def annual_frame(model: CarbonBudgetModel) -> pd.DataFrame:
+    Y = model.t // 4
+    C = model.C
+    names = model.sc.city_names + ["province"]
+
+    def yearly(a: np.ndarray) -> np.ndarray:  # quarters x cities -> years x (cities + province)
+        y = a[: 4 * Y].reshape(Y, 4, C).sum(axis=1)
+        return np.hstack([y, y.sum(axis=1, keepdims=True)])
+
+    nan = np.full((Y, C + 1), np.nan)
+    cols: dict[str, np.ndarray] = {}
+    for f in ("gdp", "gdp_firms", "gdp_diffuse", "emissions", "emissions_firms", "emissions_diffuse", "electricity",
+              "restriction_gdp_loss", "phase_out_mt", "abatement_cost", "fiscal_cost", "pricing_revenue"):  # fmt: skip
+        cols[f] = yearly(model.q[f])
+    cols["abatement_mt"] = (
+        yearly(model.q["abatement_mt"]) / 4
+    )  # Mt/yr completed -> Mt in the year (approx.)
+    cols["intensity"] = cols["emissions"] / cols["gdp"] * INTENSITY_T_PER_10K
+    off = model.stats.official[:Y]
+    cols["official_emissions"] = np.hstack([off, off.sum(axis=1, keepdims=True)])
+    cols["official_published_t"] = np.repeat(
+        np.where(model.stats.published_at[:Y] < 10**9, model.stats.published_at[:Y], -1)[:, None],
+        C + 1,
+        axis=1,
+    ).astype(float)
+    for name in ("target_initial", "target", "held_to", "accounted", "traded", "listed_quota", "adjustment",
+                 "breach", "reserve"):  # fmt: skip
+        cols[name] = nan.copy()
+    status = np.full((Y, C + 1), "", dtype=object)
+    period = np.full(Y, -1)
+    for p in model.plans:
+        y0 = p.p0 // 4
+        for k in range(p.years):
+            yi = y0 + k
+            if yi >= Y:
+                break
+            period[yi] = p.index
+            for name, arr in (("target_initial", p.T_initial), ("target", p.T), ("held_to", p.held_to),
+                              ("accounted", p.accounted), ("traded", p.traded), ("listed_quota", p.listed)):  # fmt: skip
+                cols[name][yi, :C] = arr[:, k]
+                cols[name][yi, C] = (
+                    np.nansum(arr[:, k]) if not np.isnan(arr[:, k]).all() else np.nan
+                )
+            cols["reserve"][yi, C] = p.reserve[k]
+            cols["target_initial"][yi, C] += p.reserve_initial[k]
+            cols["target"][yi, C] = p.budget[k]
+            st = model.annual_status[p.index][:, k]
+            if not np.isnan(p.accounted[0, k]):
+                status[yi, :C] = np.array(STATUS_CODES, dtype=object)[st]
+    for pidx, k, change, breach in model.adjust_log:
+        yi = model.plans[pidx].p0 // 4 + k
+        if yi < Y:
+            cols["adjustment"][yi, :C] = change
+            cols["adjustment"][yi, C] = change.sum()
+            cols["breach"][yi, :C] = breach
+            cols["breach"][yi, C] = breach.sum()
+    years = model.first_year + np.arange(Y)
+    df = pd.DataFrame({
+        "year": np.repeat(years, C + 1),
+        "period": np.repeat(period, C + 1),
+        "city": np.tile(np.array(names, dtype=object), Y).astype(str),
+        **{k: v.ravel() for k, v in cols.items()},
+        "status": status.ravel().astype(str),
+    })  # fmt: skip
+    return df
+
+
+def monitoring_frame(model: CarbonBudgetModel) -> pd.DataFrame:
+    names = model.sc.city_names + ["province"]
+    rows = []
+    for t, last, cum_e, cum_s, truth, r, status, warning in model.monitoring_rows:
+        for c, name in enumerate(names):
+            rows.append((t, model.first_year + t // 4, t % 4 + 1, last, name, cum_e[c], cum_s[c], truth[c], r[c],
+                         STATUS_CODES[status[c]], WARNING_COLOURS[warning[c]]))  # fmt: skip
+    cols = ["t", "year", "quarter", "data_through_t", "city", "cum_estimate", "cum_schedule", "cum_true", "ratio",
+            "status", "warning"]  # fmt: skip
+    df = pd.DataFrame(rows, columns=cols)
+    df["estimate_error"] = df["cum_estimate"] / df["cum_true"] - 1.0
+    return df
+
+
+# --------------------------------------------------------------- writing --
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("carbon-budget-sim", "mesa", "numpy", "pandas", "pyarrow", "SALib"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        res = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.bool_):
+        return bool(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _clean(o: Any) -> Any:
+    """NaN and infinities become null (valid JSON)."""
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_clean(v) for v in o]
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
+
+
+def write_run(result: RunResult, out: str | Path) -> Path:
+    """Write the run folder atomically: all files appear or none do."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-run-", dir=out.parent))
+    try:
+        manifest = {
+            "scenario": result.scenario.to_dict(),
+            "scenario_name": result.scenario.name,
+            "overrides": result.scenario.overrides,
+            "seed": result.seed,
+            "regime": result.regime,
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "files": ["manifest.json", "quarterly.parquet", "annual.parquet", "events.parquet",
+                      "monitoring.parquet", "final_account.json"],
+        }  # fmt: skip
+        (tmp / "manifest.json").write_text(
+            json.dumps(_clean(manifest), indent=2, default=_json_default) + "\n"
+        )
+        result.quarterly.to_parquet(tmp / "quarterly.parquet", index=False)
+        result.annual.to_parquet(tmp / "annual.parquet", index=False)
+        result.events.to_parquet(tmp / "events.parquet", index=False)
+        result.monitoring.to_parquet(tmp / "monitoring.parquet", index=False)
+        fa = {"periods": result.final_accounts}
+        (tmp / "final_account.json").write_text(
+            json.dumps(_clean(fa), indent=2, default=_json_default) + "\n"
+        )
+        out.mkdir(exist_ok=True)
+        for f in tmp.iterdir():
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
