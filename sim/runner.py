@@ -87,7 +87,7 @@ def _period_of_quarter(model: CarbonBudgetModel) -> np.ndarray:
 
 def quarterly_frame(model: CarbonBudgetModel) -> pd.DataFrame:
     T, C = model.t, model.C
-    names = np.array(model.sc.city_names + ["province"], dtype=object)
+    names = np.array([*model.sc.city_names, "province"], dtype=object)
     t = np.repeat(np.arange(T), C + 1)
     data: dict[str, Any] = {
         "t": t,
@@ -129,7 +129,7 @@ def quarterly_frame(model: CarbonBudgetModel) -> pd.DataFrame:
 def annual_frame(model: CarbonBudgetModel) -> pd.DataFrame:
     Y = model.t // 4
     C = model.C
-    names = model.sc.city_names + ["province"]
+    names = [*model.sc.city_names, "province"]
 
     def yearly(a: np.ndarray) -> np.ndarray:  # quarters x cities -> years x (cities + province)
         y = a[: 4 * Y].reshape(Y, 4, C).sum(axis=1)
@@ -194,7 +194,7 @@ def annual_frame(model: CarbonBudgetModel) -> pd.DataFrame:
 
 
 def monitoring_frame(model: CarbonBudgetModel) -> pd.DataFrame:
-    names = model.sc.city_names + ["province"]
+    names = [*model.sc.city_names, "province"]
     rows = []
     for t, last, cum_e, cum_s, truth, r, status, warning in model.monitoring_rows:
         for c, name in enumerate(names):
