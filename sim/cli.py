@@ -61,11 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--no-counterfactual", action="store_true", help="skip the no-policy counterfactual run"
     )
+    r.add_argument("--no-plots", action="store_true", help="do not draw figures/overview.png")
     r.add_argument("--quiet", action="store_true", help="print only where the outputs are")
 
     sub.add_parser(
         "scenarios", help="list the built-in scenarios", description="List the built-in scenarios."
     )
+
+    pl = sub.add_parser(
+        "plot",
+        help="draw the figures of a run folder",
+        description="Draw figures/overview.png of a run folder from its stored tables.",
+    )
+    pl.add_argument("run_dir", type=Path, help="a folder written by 'carbon-budget run'")
 
     pa = sub.add_parser("params", help="print the parameter table",
                         description="Print the parameter table (name, type, unit, default, bounds, description, source).")  # fmt: skip
@@ -125,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             "scenarios": _cmd_scenarios,
             "params": _cmd_params,
             "compare": _cmd_compare,
+            "plot": _cmd_plot,
         }[args.command](args)
     except (UsageError, ScenarioError) as exc:
         print(f"carbon-budget: error: {exc}", file=sys.stderr)
@@ -152,10 +161,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: exists and is not a folder")
     result = run(sc, args.seed, counterfactual=False if args.no_counterfactual else None)
     write_run(result, out)
+    if not args.no_plots:
+        from sim.plots import plot_run
+
+        plot_run(out)
     if not args.quiet:
         print(summary_text(result))
+    figures = "" if args.no_plots else ", figures/overview.png"
     print(f"outputs: {out}/ (manifest.json, quarterly.parquet, annual.parquet, events.parquet, monitoring.parquet, "
-          f"final_account.json)")  # fmt: skip
+          f"final_account.json{figures})")  # fmt: skip
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from sim.plots import plot_run
+
+    needed = ("quarterly.parquet", "annual.parquet", "final_account.json")
+    missing = [f for f in needed if not (args.run_dir / f).is_file()]
+    if missing:
+        raise UsageError(f"{args.run_dir}: not a run folder (missing {', '.join(missing)})")
+    for path in plot_run(args.run_dir):
+        print(f"wrote {path}")
     return 0
 
 
