@@ -104,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="root seed; replicate seeds are spawned from it (default: 0)",
     )
     c.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
-    c.add_argument("--out", type=Path, help="folder for compare_runs.csv and compare_summary.csv")
+    c.add_argument(
+        "--out", type=Path, help="folder for compare_runs.csv, compare_summary.csv and compare.png"
+    )
     c.add_argument(
         "--set",
         dest="overrides",
@@ -273,12 +275,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         df.to_csv(args.out / "compare_runs.csv", index=False)
         summary.to_csv(args.out / "compare_summary.csv", index=False)
+        from sim.plots import plot_compare
+
+        plot_compare(summary, args.out / "compare.png")
     print(
         f"{sc.name}: regimes on common random numbers, {args.replicates} replicates, mean [95 % CI]"
     )
     print(format_summary(summary))
     if args.out:
-        print(f"outputs: {args.out}/compare_runs.csv, {args.out}/compare_summary.csv")
+        print(f"outputs: {args.out}/compare_runs.csv, compare_summary.csv, compare.png")
     return 0
 
 

@@ -74,8 +74,22 @@ def compare(scenario: Scenario, regimes: list[str], replicates: int, root_seed: 
     return pd.DataFrame(rows)
 
 
+# natural bounds of the headline measures: t-intervals are clipped to them
+BOUNDS: dict[str, tuple[float, float]] = {
+    "target_met": (0.0, 1.0),
+    "overshoot": (0.0, math.inf),
+    "gdp_loss_share": (-math.inf, 1.0),
+    "restriction_gdp_loss_bn": (0.0, math.inf),
+    "fiscal_cost_bn": (0.0, math.inf),
+    "end_loadedness_gdp": (0.0, 1.0),
+    "end_loadedness_restriction": (0.0, 1.0),
+    "composite": (0.0, 100.0),
+}
+
+
 def summarise(df: pd.DataFrame, measures: tuple[tuple[str, str], ...] = HEADLINE) -> pd.DataFrame:
-    """Mean and 95 % t-interval of each headline measure per regime (long table)."""
+    """Mean and 95 % t-interval (clipped to the measure's natural bounds) of
+    each headline measure per regime (long table)."""
     from scipy import stats
 
     out = []
@@ -91,8 +105,9 @@ def summarise(df: pd.DataFrame, measures: tuple[tuple[str, str], ...] = HEADLINE
                 if n > 1
                 else math.nan
             )
+            lo, hi = BOUNDS.get(key, (-math.inf, math.inf))
             out.append({"regime": regime, "measure": key, "label": label, "n": n, "mean": mean,
-                        "ci_low": mean - half, "ci_high": mean + half})  # fmt: skip
+                        "ci_low": max(mean - half, lo), "ci_high": min(mean + half, hi)})  # fmt: skip
     return pd.DataFrame(out)
 
 

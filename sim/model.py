@@ -42,7 +42,7 @@ from sim.scenario import Scenario
 
 QUARTER_FIELDS = (
     "gdp", "gdp_firms", "gdp_diffuse", "emissions", "emissions_firms", "emissions_diffuse", "electricity",
-    "schedule", "restriction", "restriction_gdp_loss", "phase_out_mt", "abatement_mt", "abatement_cost",
+    "schedule", "restriction", "restriction_gdp_loss", "phase_out_mt", "retired_output", "abatement_mt", "abatement_cost",
     "fiscal_cost", "pricing_revenue", "effective_price",
 )  # fmt: skip
 STREAMS = ("macro", "firms", "projects", "monitoring", "diffuse", "decisions")
@@ -191,6 +191,8 @@ class CarbonBudgetModel(mesa.Model):
         self.macro = v["macro.ar"] * self.macro + v["macro.sigma"] * rs["macro"].standard_normal()
         shock = self._shocks[t]
         # 2. firms: completions, growth, proposals
+        f.retired_output[:] = 0.0
+        f.retired_emissions[:] = 0.0
         f.complete_capacity(t)
         if t in self._pending_batches:
             self.pending_mt -= self._pending_batches.pop(t)
@@ -214,22 +216,19 @@ class CarbonBudgetModel(mesa.Model):
             self._scheduled_major(plan, t, j, rs["decisions"].random())
 
         # 3. cities apply their instruments
-        phase_mt = np.zeros(self.C)
         cost = np.zeros(self.C)
         fiscal = np.zeros(self.C)
         revenue = np.zeros(self.C)
         price = np.zeros(f.n)
         lv = self.levers
         if policy:
-            phase_mt = f.retire_outdated(
-                lv.phase_out_rate / 4 * f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
-            )
+            outdated_e = f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
+            f.retire_outdated(lv.phase_out_rate / 4 * outdated_e)
             if self.offset_queue.any():  # offset plans retire outdated capacity in phases
                 step = np.minimum(self.offset_queue, np.maximum(self.offset_queue / 4, 0.05))
                 done = f.retire_outdated(step)
                 # what cannot be retired (no outdated capacity left) is dropped from the plan
                 self.offset_queue = np.where(done < step - 1e-12, 0.0, self.offset_queue - done)
-                phase_mt += done
             c = f.city
             tg = f.targeted
             od = f.outdated
@@ -281,7 +280,8 @@ class CarbonBudgetModel(mesa.Model):
             where=f.by_city(f.Qp) > 0,
         )
         rec["restriction_gdp_loss"][t] = f.by_city(f.Qp * f.restriction) / 4
-        rec["phase_out_mt"][t] = phase_mt
+        rec["phase_out_mt"][t] = f.retired_emissions
+        rec["retired_output"][t] = f.retired_output
         rec["abatement_mt"][t] = f.by_city(abated)
         rec["abatement_cost"][t] = cost
         rec["fiscal_cost"][t] = fiscal

@@ -111,3 +111,31 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return [path]
+
+
+def plot_compare(summary: pd.DataFrame, path: str | Path) -> Path:
+    """Bar chart of the headline measures per regime with 95 % intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    labels = list(dict.fromkeys(summary["label"]))
+    regimes = list(dict.fromkeys(summary["regime"]))
+    ncol = 3
+    nrow = -(-len(labels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.9 * nrow), constrained_layout=True)
+    for ax, lab in zip(np.ravel(axes), labels, strict=False):
+        g = summary[summary.label == lab].set_index("regime").reindex(regimes)
+        err = np.vstack([g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]])
+        err = np.where(np.isfinite(err), err, 0.0)
+        ax.bar(range(len(regimes)), g["mean"], yerr=err, capsize=3, color="tab:blue", alpha=0.8)
+        ax.set_xticks(range(len(regimes)), regimes, rotation=20, fontsize=8)
+        ax.set_title(lab, fontsize=9)
+    for ax in np.ravel(axes)[len(labels) :]:
+        ax.axis("off")
+    fig.suptitle("Regimes on common random numbers: mean and 95 % interval")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

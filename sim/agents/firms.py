@@ -96,6 +96,9 @@ class FirmPopulation:
         ] = {}
         self.emissions = np.zeros(self.n)
         self.electricity = np.zeros(self.n)
+        # outdated capacity closed since the model last reset them (each quarter)
+        self.retired_output = np.zeros(n_cities)  # bn CNY/yr
+        self.retired_emissions = np.zeros(n_cities)  # Mt/yr
         self.update_flows()
 
     # ----------------------------------------------------------- flows ----
@@ -223,6 +226,8 @@ class FirmPopulation:
         take = np.minimum(np.clip(city_amount_mt, 0, None), avail)
         share = np.divide(take, avail, out=np.zeros_like(take), where=avail > 0)
         f = np.where(mask, 1.0 - share[self.city], 1.0)
+        self.retired_output += self.by_city(self.Qp * (1.0 - f))
+        self.retired_emissions += take
         self.Qp *= f
         self.K *= f
         return take
