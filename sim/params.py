@@ -482,3 +482,26 @@ def param_table() -> list[dict[str, str]]:
                              default=repr(p.default), bounds=p.bounds_text,
                              description=p.description, source=p.source))  # fmt: skip
     return rows
+
+
+def salib_problem(names: list[str], bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """A SALib problem for numeric parameters, bounds from the table unless given.
+
+    ``names`` are dotted parameter names; ``bounds`` may narrow them (the
+    narrowed range must lie within the declared one).
+    """
+    bounds = bounds or {}
+    out_bounds = []
+    for n in names:
+        if n not in PARAMS:
+            raise ValueError(f"{n}: unknown parameter")
+        p = PARAMS[n]
+        if p.type not in (int, float) or p.choices is not None:
+            raise ValueError(f"{n}: only numeric parameters can be sampled continuously")
+        lo, hi = bounds.get(n, (p.low, p.high))
+        if lo is None or hi is None or not lo < hi:
+            raise ValueError(f"{n}: needs finite bounds low < high, got [{lo}, {hi}]")
+        if (p.low is not None and lo < p.low) or (p.high is not None and hi > p.high):
+            raise ValueError(f"{n}: [{lo}, {hi}] is outside the declared range {p.bounds_text}")
+        out_bounds.append([float(lo), float(hi)])
+    return {"num_vars": len(names), "names": list(names), "bounds": out_bounds}

@@ -68,8 +68,8 @@ class Scenario:
             for h in head:
                 node = node.setdefault(h, {})
             node[last] = value
-        for section in RECORD_FIELDS:
-            out[section] = [dict(r) for r in getattr(self, section)]
+        for section, fields in RECORD_FIELDS.items():  # derived fields (end_year) are left out
+            out[section] = [{k: v for k, v in r.items() if k in fields} for r in getattr(self, section)]
         return out
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
