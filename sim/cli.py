@@ -26,6 +26,26 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _writable_dir(path: Path, flag: str) -> Path:
+    """Refuse an output folder that cannot be created (a file in the way)."""
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise UsageError(f"{flag} {path}: {p} exists and is not a folder")
+            break
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     from sim.policies.regimes import REGIMES
 
@@ -45,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="default",
         help="built-in scenario name or TOML file (default: default)",
     )
-    r.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    r.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     r.add_argument("--out", type=Path, help="run folder (default: runs/<scenario>-seed<N>)")
     r.add_argument(
         "--set",
@@ -99,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--replicates", type=int, default=10, help="replicates per regime (default: 10)")
     c.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="root seed; replicate seeds are spawned from it (default: 0)",
     )
@@ -159,8 +179,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     sc = _load(args)
     out = args.out or Path("runs") / f"{sc.name}-seed{args.seed}"
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
+    _writable_dir(out, "--out")
     result = run(sc, args.seed, counterfactual=False if args.no_counterfactual else None)
     write_run(result, out)
     if not args.no_plots:
@@ -265,6 +284,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError("--replicates: must be at least 1")
     if args.jobs < 1:
         raise UsageError("--jobs: must be at least 1")
+    if args.out:
+        _writable_dir(args.out, "--out")
     n = len(regimes) * args.replicates
     print(f"{n} runs ({len(regimes)} regimes x {args.replicates} replicates, each with its no-policy counterfactual)",
           file=sys.stderr)  # fmt: skip

@@ -202,8 +202,8 @@ class CarbonBudgetModel(mesa.Model):
         d.gdp *= (
             1.0
             + v["province.diffuse_growth"] / 4
-            + 0.5 * self.macro
-            + 0.004 * rs["diffuse"].standard_normal(self.C)
+            + v["province.diffuse_cyclicality"] * self.macro
+            + v["province.diffuse_noise"] * rs["diffuse"].standard_normal(self.C)
             + shock[-1]
         )
         d.I *= 1.0 - v["province.diffuse_improvement"] / 4
@@ -409,8 +409,8 @@ class CarbonBudgetModel(mesa.Model):
         lo = max(last - 3, 0)
         rate = np.nansum(est[lo : last + 1], axis=0) * 4 / max(last + 1 - lo, 1)
         years_ahead = np.arange(k, plan.years) - (last // 4 - plan.p0 // 4)
-        g = (1 + v["macro.gdp_growth_expectation"]) * (1 - 0.02) - 1
-        forecast = rate[:, None] * (1 + g) ** years_ahead[None, :]
+        # existing emitters grow at each city's emission trend estimated at plan time
+        forecast = rate[:, None] * (1 + plan.trend[:, None]) ** years_ahead[None, :]
         room = (plan.T[:, k:] - forecast).mean(axis=1) - self.pending_mt
         lv = self.levers
         allow = (

@@ -325,6 +325,8 @@ _GLOBAL: list[Param] = [
        desc="provincial GDP in the base year (constant prices)", source="order of Jiangsu 2023-25"),
     _p("province.n_firms", int, 3000, "firms", 5, 2_000_000, desc="number of key firms (all cities)"),
     _p("province.diffuse_growth", float, 0.055, "1/yr", -0.2, 0.3, desc="trend growth of the diffuse sector's GDP"),
+    _p("province.diffuse_cyclicality", float, 0.5, "-", 0.0, 5.0, desc="sensitivity of diffuse-sector growth to the macro deviation"),
+    _p("province.diffuse_noise", float, 0.004, "1/quarter", 0.0, 0.5, desc="city-level quarterly noise of diffuse-sector growth"),
     _p("province.diffuse_improvement", float, 0.015, "1/yr", 0.0, 0.2, desc="autonomous intensity improvement of the diffuse sector"),
     _p("province.diffuse_electricity_intensity", float, 0.035, "TWh/bn CNY", 0.0, 2.0, desc="electricity intensity of the diffuse sector"),
     _p("province.diffuse_electrification_drift", float, 0.02, "1/yr", -0.1, 0.2, desc="yearly growth of diffuse electricity intensity"),
@@ -484,7 +486,9 @@ def param_table() -> list[dict[str, str]]:
     return rows
 
 
-def salib_problem(names: list[str], bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+def salib_problem(
+    names: list[str], bounds: dict[str, tuple[float, float]] | None = None
+) -> dict[str, Any]:
     """A SALib problem for numeric parameters, bounds from the table unless given.
 
     ``names`` are dotted parameter names; ``bounds`` may narrow them (the

@@ -40,6 +40,21 @@ class Province0:
     major_rows: np.ndarray  # firm rows reserved for scheduled major projects (inactive until built)
 
 
+def _firm_counts(share: np.ndarray, n: int) -> np.ndarray:
+    """Firms per sector by largest remainders, at least one per sector with a
+    positive share while there are enough firms (a sector's emissions never
+    silently vanish in a small province)."""
+    pos = share > 0
+    base = np.where(pos, 1, 0) if n >= pos.sum() else np.zeros(share.size, dtype=int)
+    rest = n - base.sum()
+    exact = share / share.sum() * rest
+    counts = base + np.floor(exact).astype(int)
+    left = n - counts.sum()
+    order = np.argsort(-(exact - np.floor(exact)), kind="stable")
+    counts[order[:left]] += 1
+    return counts
+
+
 def build(sc: Scenario) -> Province0:
     v = sc.values
     rng = np.random.default_rng(v["province.population_seed"])
@@ -61,8 +76,7 @@ def build(sc: Scenario) -> Province0:
 
     # firms per sector, each assigned to a city with probability ∝ GDP share x industry mix
     N = v["province.n_firms"]
-    n_s = np.floor(f_share * N).astype(int)
-    n_s[np.argmax(f_share)] += N - n_s.sum()
+    n_s = _firm_counts(f_share, N)
     city_l, sector_l, size_l = [], [], []
     w_city = gdp_share_c * mix
     w_city = w_city / w_city.sum()

@@ -99,10 +99,15 @@ def quarterly_frame(model: CarbonBudgetModel) -> pd.DataFrame:
     for f in QUARTER_FIELDS:
         m = model.q[f][:T]
         prov = m.sum(axis=1, keepdims=True)
-        if f in ("restriction", "effective_price"):  # shares and prices: weighted means
-            w = model.q["gdp_firms" if f == "restriction" else "emissions_firms"][:T]
-            prov = (m * w).sum(axis=1, keepdims=True) / np.where(
-                w.sum(axis=1, keepdims=True) > 0, w.sum(axis=1, keepdims=True), 1
+        if f == "restriction":  # share of potential key-firm output withheld
+            lost = model.q["restriction_gdp_loss"][:T].sum(axis=1, keepdims=True)
+            pot = model.q["gdp_firms"][:T].sum(axis=1, keepdims=True) + lost
+            prov = np.divide(lost, pot, out=np.zeros_like(lost), where=pot > 0)
+        elif f == "effective_price":  # emission-weighted mean
+            w = model.q["emissions_firms"][:T]
+            tot = w.sum(axis=1, keepdims=True)
+            prov = np.divide(
+                (m * w).sum(axis=1, keepdims=True), tot, out=np.zeros_like(tot), where=tot > 0
             )
         data[f] = np.hstack([m, prov]).ravel()
     est = model.q_estimate_first[:T]

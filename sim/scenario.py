@@ -69,7 +69,9 @@ class Scenario:
                 node = node.setdefault(h, {})
             node[last] = value
         for section, fields in RECORD_FIELDS.items():  # derived fields (end_year) are left out
-            out[section] = [{k: v for k, v in r.items() if k in fields} for r in getattr(self, section)]
+            out[section] = [
+                {k: v for k, v in r.items() if k in fields} for r in getattr(self, section)
+            ]
         return out
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
@@ -105,7 +107,12 @@ def _read_raw(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> tuple[di
         text = builtin.read_text(encoding="utf-8")
         name = label
     elif path.is_file():
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as exc:
+            raise ScenarioError(
+                f"{label}: cannot be read as a UTF-8 text file ({exc.__class__.__name__})"
+            ) from None
         name = path.stem
     elif path.exists():
         raise ScenarioError(f"{label}: not a file")
@@ -125,6 +132,8 @@ def _read_raw(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> tuple[di
         if parent in _seen:
             raise ScenarioError(f"{label}: extends: circular reference to {parent!r}")
         base, _ = _read_raw(parent, (*_seen, label))
+        base.pop("name", None)  # a child is named after itself, not its parent
+        base.pop("description", None)
         raw = _merge(base, raw)
     raw.setdefault("name", name)
     return raw, name

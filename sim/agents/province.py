@@ -118,6 +118,10 @@ class Province(mesa.Agent):
             )
         g = scen[chosen].growth
         ev.add(p0, "plan_scenario_chosen", value=g, detail=scen[chosen].name)
+        if not scen[chosen].feasible:
+            ev.add(p0, "plan_infeasible", value=scen[chosen].required_cut,
+                   detail="no target-oriented scenario is feasible within plan.max_policy_cut; "
+                          "the lowest-growth one is used")  # fmt: skip
         # 3. total budget and annual targets
         k = np.arange(1, Y + 1)
         recent = self._recent_gdp_growth(base_yi)

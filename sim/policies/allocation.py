@@ -89,10 +89,19 @@ def mixed_shares(
 
 
 def split_exact(total: float, shares: np.ndarray) -> np.ndarray:
-    """``total * shares`` with the rounding remainder given to the largest part,
-    so that ``parts.sum() == total`` holds to the last bit where possible."""
+    """``total * shares`` with the rounding remainder given to the largest part
+    and the last bits to the smallest, so that ``parts.sum() == total`` holds
+    exactly where an exact split exists within 64 ulps."""
     parts = total * np.asarray(shares, dtype=float)
     if parts.size:
-        k = int(np.argmax(parts))
-        parts[k] += total - parts.sum()
+        parts[int(np.argmax(parts))] += total - parts.sum()
+        pos = np.flatnonzero(parts > 0)
+        j = int(pos[np.argmin(parts[pos])]) if pos.size else 0
+        for _ in range(
+            64
+        ):  # the correction may itself round: fine-tune by ulps of the smallest part
+            gap = total - parts.sum()
+            if gap == 0:
+                break
+            parts[j] = np.nextafter(parts[j], np.inf if gap > 0 else -np.inf)
     return parts
