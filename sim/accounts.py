@@ -122,6 +122,13 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
     else:
         gdp_loss = abatement = end_gdp = end_ab = float("nan")
     rq = model.q
+    if cf is not None:
+        parts = [x for x in (end_gdp, end_ab) if np.isfinite(x)]
+    else:  # without the counterfactual: from the losses and abatement the run itself records
+        rl_ = rq["restriction_gdp_loss"][q0:q1].sum(axis=1)
+        ab_ = rq["abatement_mt"][q0:q1].sum(axis=1)
+        parts = [_div(x[-4:].sum(), x.sum()) for x in (rl_, ab_) if x.sum() > 0]
+    end_all = float(np.mean(parts)) if parts else 0.2  # nothing to spread: count as even (0.2)
     fiscal = float(rq["fiscal_cost"][q0:q1].sum())
     revenue = float(rq["pricing_revenue"][q0:q1].sum())
     restr_loss = float(rq["restriction_gdp_loss"][q0:q1].sum())
@@ -172,9 +179,7 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         "end_loadedness_gdp": end_gdp,
         "end_loadedness_abatement": end_ab,
         "end_loadedness_restriction": end_restr,
-        "end_loadedness": float(np.nanmean([end_gdp, end_ab]))
-        if not (np.isnan(end_gdp) and np.isnan(end_ab))
-        else 0.2,
+        "end_loadedness": end_all,
         "policy_volatility": _div(switches, model.C * plan.years),
         "overrun_quarter_share": float((status == OVERRUN).mean()),
         "plan_error": abs(total - budget) / budget,

@@ -163,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carbon-budget: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `carbon-budget params | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _load(args: argparse.Namespace):
@@ -219,9 +224,9 @@ def summary_text(result) -> str:
         lines += [
             f"period {fa['start_year']}-{fa['end_year']} ({fa['mode']}-led)",
             f"  intensity reduction {m['intensity_reduction']:.1%} vs target {m['intensity_target']:.1%}"
-            f"  -> {'met' if m['intensity_met'] else 'MISSED'}",
+            + (f"  -> {'met' if m['intensity_met'] else 'MISSED'}" if fa["mode"] != "total" else "  (not binding)"),
             f"  emissions {m['total_emissions_mt']:.0f} Mt vs budget {m['total_budget_mt']:.0f} Mt"
-            f"  -> {'within' if m['total_met'] else 'OVER'}",
+            + (f"  -> {'within' if m['total_met'] else 'OVER'}" if fa["mode"] != "intensity" else "  (not binding)"),
             f"  GDP loss vs no local policy {_fmt(m['gdp_loss_bn'], '.0f')} bn CNY ({_fmt(m['gdp_loss_share'] * 100, '.2f')} %),"
             f" {_fmt(m['end_loadedness_gdp'] * 100, '.0f')} % of it in the final year",
             f"  fiscal cost {m['fiscal_cost_bn']:.1f} bn CNY; fast-estimate MAPE {_fmt(m['monitoring_mape'] * 100, '.1f')} %",

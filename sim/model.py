@@ -211,7 +211,8 @@ class CarbonBudgetModel(mesa.Model):
         if t % 4 == 0:  # yearly proposals: random numbers drawn for every firm every year
             u, z = rs["projects"].random(f.n), rs["projects"].standard_normal(f.n)
             u_block, u_strat = rs["projects"].random(f.n), rs["projects"].random(f.n)
-            self._projects(plan, t, f.propose(u, z, f.utilisation), u_block, u_strat)
+            u_enforce = rs["projects"].random(f.n)
+            self._projects(plan, t, f.propose(u, z, f.utilisation), u_block, u_strat, u_enforce)
         for j in self._major_at.get(t, []):
             self._scheduled_major(plan, t, j, rs["decisions"].random())
 
@@ -331,52 +332,59 @@ class CarbonBudgetModel(mesa.Model):
 
     # ----------------------------------------------------------- projects --
     def _projects(self, plan: PeriodPlan | None, t: int, props: dict[str, np.ndarray], u_block: np.ndarray,
-                  u_strat: np.ndarray) -> None:  # fmt: skip
-        """Carbon assessment [固定资产投资项目碳排放评价] of the year's proposals."""
+                  u_strat: np.ndarray, u_enforce: np.ndarray) -> None:  # fmt: skip
+        """Carbon assessment [固定资产投资项目碳排放评价] of the year's proposals.
+
+        Rejections are enforced with the city's enforcement capacity: a rejected
+        project goes ahead anyway with probability 1 - enforcement."""
         v = self.sc.values
         f = self.firms
         firm, e = props["firm"], props["emissions"]
-        lag = v["projects.build_lag_quarters"]
-        online = t + max(lag, 1)
+        online = t + max(v["projects.build_lag_quarters"], 1)
         city = f.city[firm]
         major = e >= v["projects.major_project_mt"]
         approved = np.ones(firm.size, dtype=bool)
         policy = plan is not None and self.regime.policy and self.regime.project_assessment
+        small = np.flatnonzero(~major)
         if policy:
             assert plan is not None
-            small = ~major
             lv = self.levers
-            allowance = self._allowance(plan, t)
-            med = np.array([np.median(f.I[(f.sector == s) & f.active]) if np.any((f.sector == s) & f.active) else np.inf
-                            for s in range(len(SECTORS))])  # fmt: skip
+            active = [(f.sector == s) & f.active for s in range(len(SECTORS))]
+            med = np.array([np.median(f.I[a]) if a.any() else np.inf for a in active])
             hc = props["I"] > med[f.sector[firm]]
             outdated_avail = f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
             need = self._room_need(plan, t, city, e, props["dK"] * f.utilisation)
-            dec = assess_projects(city[small], need[small], hc[small], allowance, lv.block_share, lv.replacement_ratio,
-                                  outdated_avail, u_block[firm[small]], self.C)  # fmt: skip
-            approved[small] = dec.approved
+            cs = city[small]
+            dec = assess_projects(cs, need[small], hc[small], self._allowance(plan, t), lv.block_share,
+                                  lv.replacement_ratio, outdated_avail, u_block[firm[small]], self.C,
+                                  replace_base=e[small])  # fmt: skip
             f.retire_outdated(dec.retire)
-            reasons = dec.reason
+            overturned = ~dec.approved & (u_enforce[firm[small]] >= self.enforcement[cs])
+            approved[small] = dec.approved | overturned
             for why in ("no_room", "regional_restriction", "no_replacement"):
-                sel = np.flatnonzero(reasons == why)
+                sel = small[(dec.reason == why) & ~overturned]
                 self.events.add_many(
-                    t,
-                    "project_rejected",
-                    city[small][sel],
-                    firm[small][sel],
-                    e[small][sel],
-                    detail=why,
+                    t, "project_rejected", city[sel], firm[sel], e[sel], detail=why
                 )
-            sel = np.flatnonzero(dec.approved)
-            self.events.add_many(t, "project_approved", city[small][sel], firm[small][sel], e[small][sel],
-                                 detail="carbon assessment passed")  # fmt: skip
+            sel = small[dec.approved]
+            self.events.add_many(
+                t,
+                "project_approved",
+                city[sel],
+                firm[sel],
+                e[sel],
+                detail="carbon assessment passed",
+            )
+            sel = small[overturned]
+            self.events.add_many(t, "project_approved", city[sel], firm[sel], e[sel],
+                                 detail="failed the carbon assessment, built anyway (weak enforcement)")  # fmt: skip
         else:
             self.events.add_many(
                 t,
                 "project_approved",
-                city[~major],
-                firm[~major],
-                e[~major],
+                city[small],
+                firm[small],
+                e[small],
                 detail="no carbon assessment",
             )
         for i in np.flatnonzero(major):

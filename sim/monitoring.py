@@ -176,12 +176,16 @@ class Statistics:
             est[:q] = (share * self.official[:n_pub, None, :]).reshape(q, self.C)
         last = 4 * n_pub - 1
         if use_fast:
-            avail = self.fast_made_at[: t + 1] >= 0
-            upto = t - self.fast_lag
+            upto = min(t - self.fast_lag, self.T - 1)
             if upto > last:
                 rows = slice(last + 1, upto + 1)
-                est[rows] = np.where(avail[rows], self.fast[rows], np.nan)
-                last = upto
+                made = self.fast_made_at[rows]
+                avail = (made >= 0) & (made <= t)
+                est[rows] = np.where(avail, self.fast[rows], np.nan)
+                # the last quarter known is the end of the run of quarters estimated for every city
+                full = avail.all(axis=1)
+                n_full = int(np.argmin(full)) if not full.all() else full.size
+                last += n_full
         return est, last
 
     def fast_error(self) -> dict[str, np.ndarray | float]:

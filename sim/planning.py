@@ -26,14 +26,18 @@ from sim.policies.allocation import CityIndicators, mixed_shares, split_exact
 
 
 # ------------------------------------------------------------ base year ---
-def estimate_base_year(known: np.ndarray, base_year_idx: int) -> tuple[np.ndarray, np.ndarray, int]:
+def estimate_base_year(known: np.ndarray, base_year_idx: int, official: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, int]:  # fmt: skip
     """Estimate each city's base-year emissions from a (quarters x cities)
     matrix of best estimates known now (NaN = unknown).
 
     Returns (base-year estimate per city, yearly trend growth per city, the last
     fully known year index).  Unknown quarters of the base year are the same
-    quarter of the last fully known year grown at the city's trend (the growth
-    between the last two fully known years, clipped to [-10 %, +15 %]).
+    quarter of the last fully known year grown at the city's trend.  The trend
+    is the growth between the last two published official years when
+    ``official`` (years x cities, published rows only) has two, else between
+    the last two fully known years; clipped to [-10 %, +15 %].  (A trend from
+    one official and one fast-estimated year would carry the fast model's bias.)
     """
     n_years = known.shape[0] // 4
     annual = known[: 4 * n_years].reshape(n_years, 4, -1)
@@ -43,7 +47,10 @@ def estimate_base_year(known: np.ndarray, base_year_idx: int) -> tuple[np.ndarra
         raise ValueError("no fully known year before the plan: lengthen run.warmup_years")
     y_full = int(full_years[-1])
     E_full = annual[y_full].sum(axis=0)
-    if full_years.size >= 2 and full_years[-2] == y_full - 1:
+    if official is not None and official.shape[0] >= 2:
+        o1, o0 = official[-1], official[-2]
+        trend = np.clip(np.divide(o1, o0, out=np.ones_like(o1), where=o0 > 0) - 1.0, -0.10, 0.15)
+    elif full_years.size >= 2 and full_years[-2] == y_full - 1:
         prev = annual[y_full - 1].sum(axis=0)
         trend = np.clip(
             np.divide(E_full, prev, out=np.ones_like(E_full), where=prev > 0) - 1.0, -0.10, 0.15

@@ -145,10 +145,6 @@ def test_known_without_fast_estimates_stops_at_the_last_published_year():
     assert last8 == -1 and np.all(np.isnan(est8))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: known(use_fast=True) reports last = t - fast_lag even where no fast estimate exists",
-)
 def test_known_last_quarter_is_not_ahead_of_the_data():
     # Before the first publication there is no fast model, so no fast estimate exists, yet
     # known() returns last = t - fast_lag = 7 with an all-NaN matrix: "the last quarter known"
@@ -159,10 +155,6 @@ def test_known_last_quarter_is_not_ahead_of_the_data():
     assert last8 == -1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with stat_lag = 4*warmup-4, known() at plan start counts NaN quarters as known",
-)
 def test_known_at_plan_start_with_the_longest_valid_statistics_lag():
     # tiny: warm-up 4 years, stat_lag 12 (the largest the scenario check accepts): year 0 is
     # published at the end of quarter 15 and the fast model exists only from then on, so at
@@ -336,28 +328,12 @@ def test_monitoring_without_fast_estimates_uses_only_published_years(default):
     assert mon["estimate_error"].abs().max() < 0.05
 
 
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "intensity",
-        "total",
-        pytest.param(
-            "dual",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: dual-mode quarterly schedule (min per quarter) sums to less than "
-                "the annual target (min per year)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("mode", ["intensity", "total", "dual"])
 def test_time_progress_schedule(tiny, mode):
     # the scheduled budget of each quarter [时序进度]: intensity mode floats with observed GDP
     # (target intensity x quarterly GDP), total mode is a quarter of the annual Mt target,
-    # dual the smaller; the year's schedule is what the annual account holds the city to.
-    # Dual fails: model.step takes min(floating, fixed) quarter by quarter while
-    # Province.year_target takes the min of the annual sums; sum of minima < minimum of sums
-    # (by 0.1-0.7 % on tiny), so monitoring is biased towards overrun in dual mode.
+    # dual the smaller quarter by quarter; the year's schedule is what the annual account
+    # holds the city to (in every mode, so monitoring and accounts never disagree).
     sc = tiny.with_overrides({"periods.0.mode": mode, "periods.0.total_change": -0.05})
     m = CarbonBudgetModel(sc, 7, firm_agents=False)
     m.run_model()

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from sim import load_scenario, run
 from sim.model import CarbonBudgetModel
-from sim.policies.trading import clear
+from sim.policies.trading import QUANTUM, clear
 
 BIG = np.full(4, 100.0)
 
@@ -83,10 +83,6 @@ def test_zero_cap_means_no_trade():
     np.testing.assert_array_equal(r.traded, 0.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: clear() does not conserve quota exactly; traded.sum() is -5.6e-17, not 0",
-)
 def test_quota_conserved_exactly():
     # one seller (1.1 Mt) and two buyers (0.7 and 0.3 Mt): the seller's fill comes from the
     # buyers' float cumsum 0.7 + 0.3 = 1.0 but 0.7 + 0.3 - 1.0 != 0 in floating point, and the
@@ -99,10 +95,6 @@ def test_quota_conserved_exactly():
     assert r.traded.sum() == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _fill() gives float dust (1e-16 Mt) to cities beyond the marginal one",
-)
 @pytest.mark.parametrize(
     ("pos", "ask", "bid", "outsider"),
     [
@@ -147,8 +139,9 @@ def test_clearing_properties(book):
     r = clear(pos, ask, bid, cap)
     tr = r.traded
     tol = 1e-12 * max(1.0, float(np.abs(tr).sum()))
-    # quota conserved (to rounding; see the xfail above for exactness)
-    assert abs(tr.sum()) <= tol
+    # quota conserved exactly
+    assert tr.sum() == 0.0
+    assert math.fsum(tr) == 0.0
     # only sellers sell, only buyers buy, never more than the position or the cap
     assert np.all(tr[pos <= 0] >= -tol)
     assert np.all(tr[pos >= 0] <= tol)
@@ -159,20 +152,21 @@ def test_clearing_properties(book):
         assert r.buyer_gain == 0.0 and r.seller_gain == 0.0
         return
     # the uniform price lies between the marginal (highest traded) ask and the marginal
-    # (lowest traded) bid, so every trader gains.  Trades of float dust (< 1e-9 Mt) are
-    # excluded here; that they happen at all is the xfail'ed bug above.
-    sellers = tr < -1e-9
-    buyers = tr > 1e-9
+    # (lowest traded) bid, so every trader gains
+    sellers = tr < 0
+    buyers = tr > 0
     if sellers.any() and buyers.any():
         assert ask[sellers].max() <= r.price <= bid[buyers].min()
     assert r.buyer_gain >= -1e-12 and r.seller_gain >= -1e-12
     # the market clears: no remaining seller asks less than a remaining buyer bids
+    # (a pair at exactly equal prices is indifferent and may stay unmatched)
     left_supply = np.clip(np.minimum(pos, cap), 0, None) + np.clip(tr, None, 0)
     left_demand = np.clip(np.minimum(-pos, cap), 0, None) - np.clip(tr, 0, None)
-    s_left = left_supply > 1e-9
-    b_left = left_demand > 1e-9
+    # trades are whole multiples of QUANTUM (~1 t): less than one quantum may stay unmatched
+    s_left = left_supply >= QUANTUM
+    b_left = left_demand >= QUANTUM
     if s_left.any() and b_left.any():
-        assert bid[b_left].max() < ask[s_left].min()
+        assert bid[b_left].max() <= ask[s_left].min()
 
 
 # ------------------------------------------------------------ model level --

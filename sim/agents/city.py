@@ -70,7 +70,8 @@ class Decisions:
 
 def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.ndarray, allowance: np.ndarray,
                     block_share: np.ndarray, replacement_ratio: np.ndarray, outdated_avail: np.ndarray,
-                    u_block: np.ndarray, n_cities: int) -> Decisions:  # fmt: skip
+                    u_block: np.ndarray, n_cities: int, replace_base: np.ndarray | None = None
+                    ) -> Decisions:  # fmt: skip
     """Carbon assessment of a batch of proposals, vectorised over all cities.
 
     Within each city, proposals are considered cleanest first (ascending
@@ -95,8 +96,9 @@ def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.nda
     base = np.concatenate([[0.0], cum])[start]  # cumulative before each city's first proposal
     ok_room = (cum - base[c_o]) <= allowance[c_o] + 1e-12
     # replacement requirement on high-carbon approvals
+    rb = emissions if replace_base is None else replace_base
     need = np.where(
-        high_carbon[order] & cand[order] & ok_room, replacement_ratio[c_o] * emissions[order], 0.0
+        high_carbon[order] & cand[order] & ok_room, replacement_ratio[c_o] * rb[order], 0.0
     )
     cum_need = np.cumsum(need)
     base_need = np.concatenate([[0.0], cum_need])[start]
@@ -107,6 +109,6 @@ def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.nda
     r_o[cand[order] & ~ok_room] = "no_room"
     r_o[cand[order] & ok_room & ~(ok_repl | (need == 0))] = "no_replacement"
     reason[order] = r_o
-    retire = np.bincount(city, weights=np.where(ok & high_carbon, replacement_ratio[city] * emissions, 0.0),
+    retire = np.bincount(city, weights=np.where(ok & high_carbon, replacement_ratio[city] * rb, 0.0),
                          minlength=n_cities)  # fmt: skip
     return Decisions(ok, reason, retire)

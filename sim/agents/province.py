@@ -88,7 +88,9 @@ class Province(mesa.Agent):
         ev = m.events
         # 1. status accounting from what is known (stale statistics)
         known, last = m.stats.known(p0 - 1, use_fast=m.regime.fast_monitoring)
-        E_base, trend, y_full = planning.estimate_base_year(known, base_yi)
+        n_off = int(np.sum(m.stats.published_at <= p0 - 1))
+        official = m.stats.official[:n_off]
+        E_base, trend, y_full = planning.estimate_base_year(known, base_yi, official)
         gdp_base = m.stats.gdp[4 * base_yi : 4 * base_yi + 4].sum(axis=0)
         ev.add(
             p0,
@@ -98,7 +100,7 @@ class Province(mesa.Agent):
             detail=f"base year {m.first_year + base_yi} estimated; last fully known year {m.first_year + y_full}",
         )
         # 2. forecast scenarios (province level), known major projects included
-        I_trend = self._intensity_trend(known, y_full)
+        I_trend = self._intensity_trend(official)
         major = np.zeros(Y)
         for mp in m.sc.major_projects:
             k = mp["year"] - per["start_year"]
@@ -160,10 +162,10 @@ class Province(mesa.Agent):
         )
         ev.add_many(p0, "allocation", np.arange(m.C), amount=alloc.sum(axis=1), value=shares)
         # 6. negotiation against each city's own need
+        # a city's own need: its emission trend (which already carries its growth)
+        # less the extra cut it counts on achieving
         need = (
-            E_base[:, None]
-            * ((1 + g_city[:, None]) * (1 + trend[:, None]) * (1 - v["plan.city_extra_cut"]))
-            ** k[None, :]
+            E_base[:, None] * ((1 + trend[:, None]) * (1 - v["plan.city_extra_cut"])) ** k[None, :]
         )
         alloc, reserve, appeal, grant = planning.negotiate(
             alloc, need, reserve, v["plan.negotiation_tolerance"], v["plan.negotiation_grant"],
@@ -190,15 +192,17 @@ class Province(mesa.Agent):
         self._horizontal(plan)
         return plan
 
-    def _intensity_trend(self, known: np.ndarray, y_full: int) -> float:
-        m = self.model
-        if y_full < 1:
+    def _intensity_trend(self, official: np.ndarray) -> float:
+        """Yearly change of provincial carbon intensity between the last two
+        published official years (GDP from the fast GDP accounts)."""
+        n = official.shape[0]
+        if n < 2:
             return -0.02
-        e1 = np.nansum(known[4 * y_full : 4 * y_full + 4])
-        e0 = np.nansum(known[4 * y_full - 4 : 4 * y_full])
-        g1 = m.stats.gdp[4 * y_full : 4 * y_full + 4].sum()
-        g0 = m.stats.gdp[4 * y_full - 4 : 4 * y_full].sum()
-        return float(np.clip((e1 / g1) / (e0 / g0) - 1.0, -0.15, 0.1))
+        g = self.model.stats.gdp
+        g1 = g[4 * (n - 1) : 4 * n].sum()
+        g0 = g[4 * (n - 2) : 4 * (n - 1)].sum()
+        ratio = (official[-1].sum() / g1) / (official[-2].sum() / g0)
+        return float(np.clip(ratio - 1.0, -0.15, 0.1))
 
     def _recent_gdp_growth(self, yi: int) -> np.ndarray:
         s = self.model.stats.gdp
@@ -394,8 +398,9 @@ class Province(mesa.Agent):
             ly = max(last // 4 - (0 if (last % 4) == 3 else 1), 0)
             ext = est[4 * ly : 4 * ly + 4].sum(axis=0) * (1 + plan.trend) ** (yi - ly)
             A = np.where(n_av == 0, ext, A)
-        gdp_y = m.stats.gdp[4 * yi : 4 * yi + 4].sum(axis=0)
-        held = self.year_target(plan, k, gdp_y)
+        gdp_q = m.stats.gdp[4 * yi : 4 * yi + 4]
+        gdp_y = gdp_q.sum(axis=0)
+        held = self.year_target(plan, k, gdp_q)
         plan.held_to[:, k] = held
         plan.accounted[:, k] = A
         # trading after the account
@@ -431,10 +436,15 @@ class Province(mesa.Agent):
         if rule == "rebase":
             ctx.reforecast = self._reforecast(plan, k, gdp_y)
         adj = RULES[rule](T, k, A, ctx)
-        changed = np.flatnonzero(np.abs(adj.change) > 1e-9)
         if k + 1 < plan.years:
-            plan.T[:, k + 1 :] = adj.targets[:, k + 1 :]
+            # no remaining year may drift further than accounts.adjust_cap from its plan
+            planned = plan.T_initial[:, k + 1 :] + plan.listed[:, k + 1 :]
+            cap = v["accounts.adjust_cap"]
+            new = np.clip(adj.targets[:, k + 1 :], planned * (1 - cap), planned * (1 + cap))
+            adj.change = new.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
+            plan.T[:, k + 1 :] = new
             plan.I_path[:, k + 1 :] = plan.T[:, k + 1 :] / plan.gdp_forecast[:, k + 1 :]
+        changed = np.flatnonzero(np.abs(adj.change) > 1e-9)
         plan.n_adjustments += int(changed.size)
         plan.adjustment_volume += float(np.abs(adj.change).sum())
         m.adjust_log.append((plan.index, k, adj.change.copy(), adj.breach.copy()))
@@ -442,13 +452,20 @@ class Province(mesa.Agent):
                           detail=f"{rule}: remaining targets changed")  # fmt: skip
         self.retarget(plan, t + 1)
 
-    def year_target(self, plan: PeriodPlan, k: int, gdp_y: np.ndarray) -> np.ndarray:
-        """What a city is held to in plan year k: in intensity mode the target
-        floats with observed GDP (target intensity x GDP); total mode the Mt
-        target; dual the stricter.  Trades of that year are added."""
+    def year_target(self, plan: PeriodPlan, k: int, gdp_q: np.ndarray) -> np.ndarray:
+        """What a city is held to in plan year k (``gdp_q``: the year's four
+        quarters of GDP, quarters x cities).  Intensity mode: the target floats
+        with observed GDP (target intensity x GDP); total mode: the Mt target;
+        dual: quarter by quarter the stricter of the two (the same rule as the
+        monitoring schedule).  Trades of that year are added."""
         fixed = plan.T[:, k]
-        floating = plan.I_path[:, k] * gdp_y
-        base = {"intensity": floating, "total": fixed}.get(plan.mode, np.minimum(floating, fixed))
+        floating_q = plan.I_path[:, k] * gdp_q
+        if plan.mode == "intensity":
+            base = floating_q.sum(axis=0)
+        elif plan.mode == "total":
+            base = fixed
+        else:
+            base = np.minimum(floating_q, fixed / 4).sum(axis=0)
         return base + plan.traded[:, k]
 
     def _reforecast(self, plan: PeriodPlan, k: int, gdp_y: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ bid for it.  Reservation prices: a seller asks its marginal abatement cost
 (what keeping the quota saves it), a buyer bids the expected cost of an
 uncovered overrun.  The market clears at one uniform price where the stepwise
 supply and demand curves cross; volumes are capped by a share of each city's
-target; quota is conserved exactly (sum of trades is zero).
+target; quota is conserved exactly: traded amounts are whole multiples of
+``QUANTUM`` (2^-20 Mt, about a tonne), whose sums are exact in floating point,
+so the trades sum to exactly zero.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+QUANTUM = 2.0**-20  # Mt (about one tonne): trades are whole multiples of it
 
 
 @dataclass
@@ -32,8 +36,10 @@ def clear(position: np.ndarray, ask: np.ndarray, bid: np.ndarray, cap: np.ndarra
     trade, Mt.
     """
     n = position.size
-    supply = np.clip(np.minimum(position, cap), 0, None)
-    demand = np.clip(np.minimum(-position, cap), 0, None)
+    # quantities are whole multiples of QUANTUM, so every sum below is exact in
+    # binary floating point and quota is conserved to the last bit
+    supply = np.floor(np.clip(np.minimum(position, cap), 0, None) / QUANTUM) * QUANTUM
+    demand = np.floor(np.clip(np.minimum(-position, cap), 0, None) / QUANTUM) * QUANTUM
     sellers = np.flatnonzero(supply > 0)
     buyers = np.flatnonzero(demand > 0)
     zero = TradeResult(np.zeros(n), float("nan"), 0.0, 0.0, 0.0)
@@ -66,9 +72,6 @@ def clear(position: np.ndarray, ask: np.ndarray, bid: np.ndarray, cap: np.ndarra
     traded = np.zeros(n)
     traded[s_order] -= sold
     traded[b_order] += bought
-    # exact conservation: put any float remainder on the largest buyer
-    k = int(b_order[np.argmax(bought)])
-    traded[k] -= traded.sum()
     mask_b = traded > 0
     mask_s = traded < 0
     buyer_gain = float(np.sum((bid[mask_b] - price) * traded[mask_b])) * 1e-3
@@ -78,6 +81,5 @@ def clear(position: np.ndarray, ask: np.ndarray, bid: np.ndarray, cap: np.ndarra
 
 def _fill(quantities: np.ndarray, q: float) -> np.ndarray:
     """Take ``q`` from the front of an ordered list of quantities."""
-    cum = np.cumsum(quantities)
-    before = cum - quantities
+    before = np.concatenate([[0.0], np.cumsum(quantities)[:-1]])  # exact for the first
     return np.clip(np.minimum(quantities, q - before), 0, None)
