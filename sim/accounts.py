@@ -145,7 +145,7 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         for c in np.flatnonzero(E_y[k] > held[:, k]):
             w = np.flatnonzero(model.q_warning[4 * yi : min(pub, model.T), c] > 0)
             leads.append(float(pub - (4 * yi + w[0])) if w.size else 0.0)
-    fe = st.fast_error()
+    fe = st.fast_error(q0, q1)
     trades = [tr for tr in model.trade_log if q0 <= tr[0] < q1 + 1]
     volume = float(sum(tr[1] for tr in trades))
     deficit = float(np.nansum(np.clip(plan.accounted - (held - plan.traded), 0, None)))
@@ -206,7 +206,8 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         {"city": name, "emissions_mt": float(city_total[c]), "held_to_mt": float(city_held[c]),
          "initial_allocation_mt": float(plan.T_initial[c].sum()), "compliance_ratio": float(compliance[c]),
          "intensity_reduction": float(city_int[c]), "intensity_target": float(city_target_int[c]),
-         "compliant": bool(compliance[c] <= 1.0 + 1e-9)}
+         "compliant": bool(compliance[c] <= 1.0 + 1e-9),
+         "monitoring_mape": float(fe["mape_city"][c]) if model.regime.fast_monitoring else float("nan")}
         for c, name in enumerate(model.sc.city_names)
     ]  # fmt: skip
     return {

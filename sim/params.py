@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sim.policies.instruments import INSTRUMENTS
+
 SECTORS: tuple[str, ...] = ("power", "steel", "cement", "chemicals", "other_industry")
 STATUSES: tuple[str, ...] = ("surplus", "balance", "overrun")
 # Package keys: a status, and for overruns the warning colour (MODEL.md 4.3).
@@ -204,68 +206,12 @@ def _sector_params() -> list[Param]:
 
 
 # --------------------------------------------------------------------------
-# Instruments: the "full effect" of each instrument at strength 1.  The
-# instrument registry (sim/policies/instruments.py) defines what they act on.
+# Instruments: the registry (sim/policies/instruments.py) declares each
+# instrument once, with the size of its effect at strength 1 ("full"); the
+# parameter rows instrument.<id>.full and package.<key>.<id> come from it.
 # --------------------------------------------------------------------------
 INSTRUMENT_FULL_EFFECT: dict[str, tuple[float, str, float, str]] = {
-    # id: (default full effect, unit, high bound, meaning of the full effect)
-    "project_assessment": (
-        1.0,
-        "share",
-        1.0,
-        "share of the city's remaining room that projects may take (stricter when lower room)",
-    ),
-    "regional_restriction": (1.0, "share", 1.0, "share of high-carbon project proposals blocked"),
-    "capacity_replacement": (
-        1.5,
-        "ratio",
-        3.0,
-        "existing outdated emissions retired per unit of approved new emissions (1 = equal, >1 = reduced replacement)",
-    ),
-    "phase_out": (0.15, "share/yr", 1.0, "share of outdated capacity closed per year"),
-    "production_restriction": (
-        0.10,
-        "share",
-        0.8,
-        "output share withheld from targeted firms in a quarter",
-    ),
-    "abatement_subsidy": (
-        0.40,
-        "share",
-        0.9,
-        "share of abatement cost paid by the city (fiscal cost)",
-    ),
-    "green_finance": (0.15, "share", 0.5, "financing discount on abatement cost (no fiscal cost)"),
-    "differentiated_pricing": (
-        40.0,
-        "CNY/t",
-        2000.0,
-        "surcharge on high-intensity (outdated) firms",
-    ),
-    "punitive_pricing": (
-        100.0,
-        "CNY/t",
-        2000.0,
-        "surcharge on targeted firms above their allocation",
-    ),
-    "barometer": (
-        10.0,
-        "CNY/t",
-        500.0,
-        "information pressure equivalent on all firms (budget execution barometer)",
-    ),
-    "public_naming": (
-        40.0,
-        "CNY/t",
-        500.0,
-        "information pressure equivalent on targeted firms (naming and interviews)",
-    ),
-    "green_list": (
-        5.0,
-        "CNY/t",
-        500.0,
-        "reputational reward equivalent on all firms (green enterprise list)",
-    ),
+    i.id: (i.full, i.unit, i.high, i.meaning) for i in INSTRUMENTS.values()
 }
 
 # Default packages (seed paper, MODEL.md 4.4): strength in [0, 1] per instrument.

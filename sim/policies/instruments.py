@@ -18,9 +18,10 @@ Channels (implemented once, in :func:`city_levers`):
 * ``price``          CNY/t surcharge on the target group (revenue to the city)
 * ``pressure``       CNY/t-equivalent information pressure on the target group
 
-A new instrument is one more entry using an existing channel (e.g. a second
-price on ``all`` firms) plus its ``instrument.<id>.full`` row and package
-strengths in ``sim/params.py``.
+A new instrument is one more entry here using an existing channel (e.g. a
+second price on ``all`` firms): its ``instrument.<id>.full`` and
+``package.<key>.<id>`` parameters (strength 0 by default, so it is off until a
+scenario's package switches it on) are generated from the entry.
 """
 
 from __future__ import annotations
@@ -40,23 +41,43 @@ class Instrument:
     target: str  # all | targeted | outdated (for price / pressure)
     label_en: str
     label_zh: str
+    full: float  # default size of the effect at strength 1 (parameter instrument.<id>.full)
+    unit: str
+    high: float  # upper bound of instrument.<id>.full
+    meaning: str  # what the full effect is
 
 
 INSTRUMENTS: dict[str, Instrument] = {
     i.id: i
     for i in (
-        Instrument("project_assessment", "control", "approval_room", "all", "project carbon assessment", "固定资产投资项目碳排放评价"),
-        Instrument("regional_restriction", "control", "approval_block", "all", "regional approval restriction", "区域限批"),
-        Instrument("capacity_replacement", "control", "replacement", "outdated", "capacity replacement", "产能等量/减量置换"),
-        Instrument("phase_out", "control", "phase_out", "outdated", "phase-out of outdated capacity", "落后产能淘汰"),
-        Instrument("production_restriction", "control", "restriction", "targeted", "production restriction / orderly power use", "限产、有序用电"),
-        Instrument("abatement_subsidy", "economic", "fiscal_share", "all", "abatement subsidy", "降碳项目资金补助"),
-        Instrument("green_finance", "economic", "cost_share", "all", "green finance", "绿色金融"),
-        Instrument("differentiated_pricing", "economic", "price", "outdated", "differentiated pricing", "差别化价格"),
-        Instrument("punitive_pricing", "economic", "price", "targeted", "punitive pricing", "惩罚性价格"),
-        Instrument("barometer", "information", "pressure", "all", "budget execution barometer", "碳预算执行晴雨表"),
-        Instrument("public_naming", "information", "pressure", "targeted", "public naming of progress", "节能降碳成效晾晒/约谈"),
-        Instrument("green_list", "information", "pressure", "all", "green enterprise list", "绿色企业名单"),
+        Instrument("project_assessment", "control", "approval_room", "all", "project carbon assessment",
+                   "固定资产投资项目碳排放评价", 1.0, "share", 1.0,
+                   "share of the city's remaining room projects may take at strength 1 (strength s allows full x (2 - s))"),
+        Instrument("regional_restriction", "control", "approval_block", "all", "regional approval restriction",
+                   "区域限批", 1.0, "share", 1.0, "share of high-carbon project proposals blocked"),
+        Instrument("capacity_replacement", "control", "replacement", "outdated", "capacity replacement",
+                   "产能等量/减量置换", 1.5, "ratio", 3.0,
+                   "outdated emissions retired per unit of approved new emissions (1 = equal, >1 = reduced replacement)"),
+        Instrument("phase_out", "control", "phase_out", "outdated", "phase-out of outdated capacity", "落后产能淘汰",
+                   0.15, "share/yr", 1.0, "share of outdated capacity closed per year"),
+        Instrument("production_restriction", "control", "restriction", "targeted",
+                   "production restriction / orderly power use", "限产、有序用电", 0.10, "share", 0.8,
+                   "output share withheld from targeted firms in a quarter"),
+        Instrument("abatement_subsidy", "economic", "fiscal_share", "all", "abatement subsidy", "降碳项目资金补助",
+                   0.40, "share", 0.9, "share of abatement cost paid by the city (fiscal cost)"),
+        Instrument("green_finance", "economic", "cost_share", "all", "green finance", "绿色金融", 0.15, "share", 0.5,
+                   "financing discount on abatement cost (no fiscal cost)"),
+        Instrument("differentiated_pricing", "economic", "price", "outdated", "differentiated pricing", "差别化价格",
+                   40.0, "CNY/t", 2000.0, "surcharge on high-intensity (outdated) firms"),
+        Instrument("punitive_pricing", "economic", "price", "targeted", "punitive pricing", "惩罚性价格", 100.0,
+                   "CNY/t", 2000.0, "surcharge on targeted firms above their allocation"),
+        Instrument("barometer", "information", "pressure", "all", "budget execution barometer", "碳预算执行晴雨表",
+                   10.0, "CNY/t", 500.0, "information pressure equivalent on all firms (budget execution barometer)"),
+        Instrument("public_naming", "information", "pressure", "targeted", "public naming of progress",
+                   "节能降碳成效晾晒/约谈", 40.0, "CNY/t", 500.0,
+                   "information pressure equivalent on targeted firms (naming and interviews)"),
+        Instrument("green_list", "information", "pressure", "all", "green enterprise list", "绿色企业名单", 5.0,
+                   "CNY/t", 500.0, "reputational reward equivalent on all firms (green enterprise list)"),
     )
 }  # fmt: skip
 INSTRUMENT_IDS: tuple[str, ...] = tuple(INSTRUMENTS)
