@@ -169,28 +169,56 @@ class CarbonBudgetModel(mesa.Model):
 
     # --------------------------------------------------------------- step --
     def step(self) -> None:
-        """Simulate one quarter."""
+        """Simulate one quarter: the schedule of MODEL.md section 3."""
         if self.t >= self.T:
             self.running = False
             return
         t = self.t
+        if t in self._period_start:
+            self._start_period(self._period_start[t])
+        plan = self.plan if self.in_plan() else None
+        self._environment()  # 1. shocks and macro cycle
+        abated = self._firms(plan, t)  # 2. firms
+        costs = self._cities(plan, t)  # 3. cities
+        self._statistics(plan, t, abated, costs)  # 4. statistics
+        if plan is not None:  # 5.-6. province
+            if self.sc["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
+                self.province.monitor(plan, t)
+            if t % 4 == 3:
+                self.province.annual_account(plan, t)
+            if self.regime.campaign and t < plan.end_t:
+                self.province.campaign(plan, t + 1)
+        self.q_status[t] = self.city_status
+        self.q_warning[t] = self.city_warning
+        self.q_package[t] = self.city_package
+        self.t += 1
+        if self.t >= self.T:
+            self.running = False
+
+    def _start_period(self, index: int) -> None:
+        """Plan preparation before the first quarter of a period (7. / 4.2)."""
+        self.plan = self.province.prepare_plan(index)
+        self.plans.append(self.plan)
+        self.annual_status.append(np.full((self.C, self.plan.years), BALANCE, dtype=np.int8))
+        self.campaign_restriction[:] = 0.0
+        if self.regime.packages:
+            self.set_packages(np.full(self.C, ALL_KEYS.index("balance")))
+
+    def _environment(self) -> None:
+        """1. The provincial macro cycle: an AR(1) quarterly growth deviation."""
+        v = self.sc.values
+        self.macro = (
+            v["macro.ar"] * self.macro + v["macro.sigma"] * self.streams["macro"].standard_normal()
+        )
+
+    def _firms(self, plan: PeriodPlan | None, t: int) -> np.ndarray:
+        """2. Projects and abatement coming online, output growth of firms and
+        diffuse sectors, yearly proposals and their assessment.  Returns the
+        abatement completed this quarter per firm (Mt/yr)."""
         v = self.sc.values
         f = self.firms
         rs = self.streams
-        if t in self._period_start:
-            self.plan = self.province.prepare_plan(self._period_start[t])
-            self.plans.append(self.plan)
-            self.annual_status.append(np.full((self.C, self.plan.years), BALANCE, dtype=np.int8))
-            self.campaign_restriction[:] = 0.0
-            if self.regime.packages:
-                self.set_packages(np.full(self.C, ALL_KEYS.index("balance")))
-        plan = self.plan if self.in_plan() else None
-        policy = plan is not None and self.regime.policy
-
-        # 1. shocks and macro cycle (drawn every quarter)
-        self.macro = v["macro.ar"] * self.macro + v["macro.sigma"] * rs["macro"].standard_normal()
         shock = self._shocks[t]
-        # 2. firms: completions, growth, proposals
         f.retired_output[:] = 0.0
         f.retired_emissions[:] = 0.0
         f.complete_capacity(t)
@@ -215,57 +243,71 @@ class CarbonBudgetModel(mesa.Model):
             self._projects(plan, t, f.propose(u, z, f.utilisation), u_block, u_strat, u_enforce)
         for j in self._major_at.get(t, []):
             self._scheduled_major(plan, t, j, rs["decisions"].random())
+        return abated
 
-        # 3. cities apply their instruments
-        cost = np.zeros(self.C)
-        fiscal = np.zeros(self.C)
-        revenue = np.zeros(self.C)
-        price = np.zeros(f.n)
-        lv = self.levers
-        if policy:
-            outdated_e = f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
-            f.retire_outdated(lv.phase_out_rate / 4 * outdated_e)
-            if self.offset_queue.any():  # offset plans retire outdated capacity in phases
-                step = np.minimum(self.offset_queue, np.maximum(self.offset_queue / 4, 0.05))
-                done = f.retire_outdated(step)
-                # what cannot be retired (no outdated capacity left) is dropped from the plan
-                self.offset_queue = np.where(done < step - 1e-12, 0.0, self.offset_queue - done)
-            c = f.city
-            tg = f.targeted
-            od = f.outdated
-            surcharge = (
-                lv.price["all"][c]
-                + np.where(tg, lv.price["targeted"][c], 0)
-                + np.where(od, lv.price["outdated"][c], 0)
-            )
-            pressure = (
-                lv.pressure["all"][c]
-                + np.where(tg, lv.pressure["targeted"][c] + lv.penalty[c], 0)
-                + np.where(od, lv.pressure["outdated"][c], 0)
-            )
-            f.restriction = np.minimum(
-                np.where(tg, lv.restriction[c], 0.0) + self.campaign_restriction[c], 0.95
-            )
-            price = f.sp.base_price[f.sector] + (surcharge + pressure)
-            price = price / (1.0 - lv.fiscal_share[c] - lv.cost_share[c])
-            annual_cost, _ = f.decide_abatement(price, t + v["abatement.lag_quarters"])
-            invest = annual_cost * v["abatement.annuity_years"]
-            cost = f.by_city(invest)
-            fiscal = f.by_city(invest * lv.fiscal_share[c])
-            d_press = lv.price["all"] + lv.pressure["all"]
-            d.I *= 1.0 - v["province.diffuse_response"] / 4 * d_press / (d_press + 100.0)
-        else:
+    def _cities(self, plan: PeriodPlan | None, t: int) -> dict[str, np.ndarray]:
+        """3. Cities apply their active package: phase-out and offset plans,
+        production restriction, prices and pressure that drive abatement,
+        the diffuse sector's weak response; then this quarter's flows."""
+        v = self.sc.values
+        f = self.firms
+        zero = np.zeros(self.C)
+        out = {"cost": zero, "fiscal": zero, "revenue": zero, "price": f.sp.base_price[f.sector]}
+        if plan is None or not self.regime.policy:
             f.restriction = np.zeros(f.n)
+            f.update_flows()
+            return out
+        lv = self.levers
+        outdated_e = f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
+        f.retire_outdated(lv.phase_out_rate / 4 * outdated_e)
+        if self.offset_queue.any():  # offset plans retire outdated capacity in phases
+            step = np.minimum(self.offset_queue, np.maximum(self.offset_queue / 4, 0.05))
+            done = f.retire_outdated(step)
+            # what cannot be retired (no outdated capacity left) is dropped from the plan
+            self.offset_queue = np.where(done < step - 1e-12, 0.0, self.offset_queue - done)
+        c, tg, od = f.city, f.targeted, f.outdated
+        surcharge = (
+            lv.price["all"][c]
+            + np.where(tg, lv.price["targeted"][c], 0)
+            + np.where(od, lv.price["outdated"][c], 0)
+        )
+        pressure = (
+            lv.pressure["all"][c]
+            + np.where(tg, lv.pressure["targeted"][c] + lv.penalty[c], 0)
+            + np.where(od, lv.pressure["outdated"][c], 0)
+        )
+        f.restriction = np.minimum(
+            np.where(tg, lv.restriction[c], 0.0) + self.campaign_restriction[c], 0.95
+        )
+        price = (f.sp.base_price[f.sector] + surcharge + pressure) / (
+            1.0 - lv.fiscal_share[c] - lv.cost_share[c]
+        )
+        annual_cost, _ = f.decide_abatement(price, t + v["abatement.lag_quarters"])
+        invest = annual_cost * v["abatement.annuity_years"]
+        d_press = lv.price["all"] + lv.pressure["all"]
+        self.diffuse.I *= 1.0 - v["province.diffuse_response"] / 4 * d_press / (d_press + 100.0)
         f.update_flows()
-        if policy:
-            revenue = f.by_city(f.emissions * surcharge) * 1e-3  # Mt x CNY/t -> bn CNY
+        return {
+            "cost": f.by_city(invest),
+            "fiscal": f.by_city(invest * lv.fiscal_share[c]),
+            "revenue": f.by_city(f.emissions * surcharge) * 1e-3,  # Mt x CNY/t -> bn CNY
+            "price": price,
+        }
 
-        # 4. statistics
+    def _statistics(
+        self, plan: PeriodPlan | None, t: int, abated: np.ndarray, costs: dict[str, np.ndarray]
+    ) -> None:
+        """4. Record the quarter's truth, its noisy observation and the scheduled
+        budget; publish official statistics and produce fast estimates when due."""
+        f = self.firms
+        d = self.diffuse
         e_f = f.by_city(f.emissions)
         e_d = d.gdp * d.I / 4
         q_f = f.by_city(f.Q) / 4
         q_d = d.gdp / 4
         el = f.by_city(f.electricity) + d.gdp * d.el / 4
+        potential = f.by_city(f.Qp)
+        lost = f.by_city(f.Qp * f.restriction)
         rec = self.q
         rec["gdp"][t] = q_f + q_d
         rec["gdp_firms"][t] = q_f
@@ -275,23 +317,19 @@ class CarbonBudgetModel(mesa.Model):
         rec["emissions_diffuse"][t] = e_d
         rec["electricity"][t] = el
         rec["restriction"][t] = np.divide(
-            f.by_city(f.Qp * f.restriction),
-            f.by_city(f.Qp),
-            out=np.zeros(self.C),
-            where=f.by_city(f.Qp) > 0,
+            lost, potential, out=np.zeros(self.C), where=potential > 0
         )
-        rec["restriction_gdp_loss"][t] = f.by_city(f.Qp * f.restriction) / 4
+        rec["restriction_gdp_loss"][t] = lost / 4
         rec["phase_out_mt"][t] = f.retired_emissions
         rec["retired_output"][t] = f.retired_output
         rec["abatement_mt"][t] = f.by_city(abated)
-        rec["abatement_cost"][t] = cost
-        rec["fiscal_cost"][t] = fiscal
-        rec["pricing_revenue"][t] = revenue
-        w = f.by_city(f.emissions)
+        rec["abatement_cost"][t] = costs["cost"]
+        rec["fiscal_cost"][t] = costs["fiscal"]
+        rec["pricing_revenue"][t] = costs["revenue"]
         rec["effective_price"][t] = np.divide(
-            f.by_city(f.emissions * price), w, out=np.zeros(self.C), where=w > 0
+            f.by_city(f.emissions * costs["price"]), e_f, out=np.zeros(self.C), where=e_f > 0
         )
-        mon = rs["monitoring"]
+        mon = self.streams["monitoring"]
         self.stats.record(t, e_f + e_d, el, q_f, q_f + q_d, q_d, mon.standard_normal((self.C, 3)))
         off_noise = mon.standard_normal(self.C)
         if plan is not None:
@@ -303,32 +341,12 @@ class CarbonBudgetModel(mesa.Model):
             )
             rec["schedule"][t] = self.schedule[t]
         if self.stats.publish(t, off_noise) is not None:
-            self.events.add(
-                t,
-                "official_statistics",
-                amount=float(np.nansum(self.stats.official[self.stats.n_published - 1])),
-                value=float(self.first_year + self.stats.n_published - 1),
-                detail="published; fast model refitted",
-            )
+            year = self.stats.n_published - 1
+            self.events.add(t, "official_statistics", amount=float(np.nansum(self.stats.official[year])),
+                            value=float(self.first_year + year), detail="published; fast model refitted")  # fmt: skip
         qf = self.stats.fast_estimate(t)
         if qf is not None:
             self.q_estimate_first[qf] = self.stats.fast[qf]
-
-        # 5. monitoring and early warning
-        if plan is not None:
-            if v["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
-                self.province.monitor(plan, t)
-            # 6. annual final account at year end
-            if t % 4 == 3:
-                self.province.annual_account(plan, t)
-            if self.regime.campaign and t < plan.end_t:
-                self.province.campaign(plan, t + 1)
-        self.q_status[t] = self.city_status
-        self.q_warning[t] = self.city_warning
-        self.q_package[t] = self.city_package
-        self.t += 1
-        if self.t >= self.T:
-            self.running = False
 
     # ----------------------------------------------------------- projects --
     def _projects(self, plan: PeriodPlan | None, t: int, props: dict[str, np.ndarray], u_block: np.ndarray,
