@@ -230,9 +230,13 @@ DEFAULT_PACKAGES: dict[str, dict[str, float]] = {
 }  # fmt: skip
 
 
-def _instrument_params() -> list[Param]:
+def instrument_params(instruments: dict | None = None) -> list[Param]:
+    """Parameter rows of an instrument registry: ``instrument.<id>.full`` and
+    ``package.<key>.<id>`` (default strengths from DEFAULT_PACKAGES, else 0)."""
+    registry = INSTRUMENTS if instruments is None else instruments
     out = []
-    for iid, (default, unit, hi, meaning) in INSTRUMENT_FULL_EFFECT.items():
+    for iid, ins in registry.items():
+        default, unit, hi, meaning = ins.full, ins.unit, ins.high, ins.meaning
         out.append(
             _p(
                 f"instrument.{iid}.full",
@@ -363,7 +367,7 @@ _GLOBAL: list[Param] = [
     _p("evaluation.counterfactual", bool, True, desc="run the no-policy counterfactual for cost-per-Mt measures"),
 ]  # fmt: skip
 
-PARAMS: dict[str, Param] = {p.name: p for p in [*_GLOBAL, *_sector_params(), *_instrument_params()]}
+PARAMS: dict[str, Param] = {p.name: p for p in [*_GLOBAL, *_sector_params(), *instrument_params()]}
 
 # Sums that must hold (validated in scenario.py).
 WEIGHT_GROUPS: dict[str, tuple[str, ...]] = {

@@ -306,3 +306,34 @@ def test_forcing_production_restriction_raises_restriction_gdp_loss():
     assert extra == pytest.approx(m_on["restriction_gdp_loss_bn"], rel=1e-3)
     # a restriction active all period long is spread evenly (about a fifth in the final year)
     assert 0.1 < m_on["end_loadedness_restriction"] < 0.35
+
+
+def test_a_new_instrument_is_one_registry_entry():
+    # a second price on all firms, declared once: its parameters come from the entry
+    import dataclasses
+
+    from sim.params import instrument_params
+    from sim.policies.instruments import INSTRUMENTS, Instrument
+
+    new = Instrument("carbon_tax", "economic", "price", "all", "local carbon tax", "地方碳税",
+                     30.0, "CNY/t", 500.0, "tax on all key firms")  # fmt: skip
+    rows = {p.name: p for p in instrument_params({**INSTRUMENTS, new.id: new})}
+    assert rows["instrument.carbon_tax.full"].default == 30.0
+    assert rows["instrument.carbon_tax.full"].high == 500.0
+    for key in ("surplus", "balance", "overrun_orange", "overrun_red"):
+        assert rows[f"package.{key}.carbon_tax"].default == 0.0  # off until a package uses it
+    # the channel turns strength into a price on all firms: 0.5 x 30 CNY/t
+    ids = (*INSTRUMENT_IDS, "carbon_tax")
+    strength = np.zeros((1, len(ids)))
+    strength[0, -1] = 0.5
+    full = np.array([INSTRUMENTS[i].full for i in INSTRUMENT_IDS] + [30.0])
+    import sim.policies.instruments as mod
+
+    saved = (mod.INSTRUMENTS, mod.INSTRUMENT_IDS)
+    try:
+        mod.INSTRUMENTS = {**INSTRUMENTS, new.id: dataclasses.replace(new)}
+        mod.INSTRUMENT_IDS = ids
+        lv = mod.city_levers(strength, np.ones(1), full, 0.0)
+    finally:
+        mod.INSTRUMENTS, mod.INSTRUMENT_IDS = saved
+    assert lv.price["all"][0] == pytest.approx(15.0)
