@@ -7,8 +7,9 @@
   of built-in scenarios and of regimes lists exactly the ones in the code;
 * the README quick start is the two commands ``make run`` and ``make test``;
 * dotted parameter names quoted in the docs exist in the parameter table;
-* the ODD's tables of quality sub-scores and default packages match the code;
-* every experiment file loads and has its own name.
+* the ODD's tables of quality sub-scores and default packages match the code, and its
+  table of event kinds lists every kind the code logs;
+* every experiment file loads, has its own name and runs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sim.policies.instruments import INSTRUMENT_IDS
 from sim.policies.regimes import REGIMES
 
 ROOT = Path(__file__).resolve().parents[1]
+SIM = ROOT / "sim"
 README = ROOT / "README.md"
 ODD = ROOT / "docs" / "ODD.md"
 PARAMS_MD = ROOT / "docs" / "parameters.md"
@@ -183,6 +185,27 @@ def test_odd_instrument_full_effects_match_the_defaults():
     assert seen == set(INSTRUMENT_IDS)
 
 
+def test_odd_event_table_lists_every_event_kind():
+    # kinds are the second argument of EventLog.add / add_many calls in sim/, plus the
+    # conditional `"warning" if ... else "status"` of the monitoring step
+    call = re.compile(
+        r"\.add(?:_many)?\(\s*[\w.+ ]+,\s*\"([a-z_]+)\"(?:\s+if\s+[^\n]*?else\s+\"([a-z_]+)\")?"
+    )
+    logged: set[str] = set()
+    for path in SIM.rglob("*.py"):
+        for kinds in call.findall(text(path)):
+            logged.update(k for k in kinds if k)
+    assert {"official_statistics", "project_approved", "status", "warning"} <= logged
+    table = section(text(ODD), "7.3 `events`")
+    documented = set()
+    for row in table_rows(table):
+        documented.update(re.findall(r"`([a-z_]+)`", row[0]))
+    assert logged <= documented, f"ODD §7.3 misses event kinds {sorted(logged - documented)}"
+    assert documented <= logged, (
+        f"ODD §7.3 lists kinds the code never logs {sorted(documented - logged)}"
+    )
+
+
 # ----------------------------------------------------------- experiments ---
 @pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.toml")), ids=lambda p: p.name)
 def test_experiment_files_load_with_their_own_name(path):
@@ -197,3 +220,13 @@ def test_experiments_readme_covers_every_experiment():
         assert f"experiments/{path.name}" in readme, (
             f"experiments/README.md does not use {path.name}"
         )
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.toml")), ids=lambda p: p.name)
+def test_experiment_files_run(path, tmp_path):
+    # what experiments/README.md promises: `carbon-budget run FILE --out DIR` exits with 0
+    # (here without the counterfactual and the figure, to stay quick)
+    out = tmp_path / "run"
+    args = ["run", str(path), "--out", str(out), "--no-counterfactual", "--no-plots", "--quiet"]
+    assert main(args) == 0
+    assert (out / "final_account.json").is_file()
