@@ -73,7 +73,7 @@ class CarbonBudgetModel(mesa.Model):
         caps = np.array([c["monitoring_capacity"] for c in scenario.cities])
         self.stats = Statistics(self.T, self.C, v["monitoring.stat_lag_quarters"], v["monitoring.fast_lag_quarters"],
                                 v["monitoring.stat_error"], v["monitoring.fast_noise"] / caps,
-                                v["monitoring.trend_correction"])  # fmt: skip
+                                v["monitoring.trend_correction"], v["monitoring.abatement_ledger"])  # fmt: skip
         self.events = EventLog(self.first_year, scenario.city_names)
         self.enforcement = np.array([c["enforcement"] for c in scenario.cities])
         self.growth_pref = np.array([c["growth_preference"] for c in scenario.cities])
@@ -330,7 +330,8 @@ class CarbonBudgetModel(mesa.Model):
             f.by_city(f.emissions * costs["price"]), e_f, out=np.zeros(self.C), where=e_f > 0
         )
         mon = self.streams["monitoring"]
-        self.stats.record(t, e_f + e_d, el, q_f, q_f + q_d, q_d, mon.standard_normal((self.C, 3)))
+        self.stats.record(t, e_f + e_d, el, q_f, q_f + q_d, q_d, mon.standard_normal((self.C, 3)),
+                          rec["abatement_mt"][t])  # fmt: skip
         off_noise = mon.standard_normal(self.C)
         if plan is not None:
             k = plan.year_index(t)

@@ -9,7 +9,9 @@
   regression fitted by least squares on the official data published so far,
   refitted at every publication, and calibrated to each city's latest
   official year (optionally extrapolating the drift of that calibration
-  between the last two official years).  It is available
+  between the last two official years, and optionally subtracting the
+  abatement that the province's project ledger shows was completed since
+  that year: abatement lowers emissions but not electricity use).  It is available
   ``fast_lag_quarters`` after the quarter.
 * Status against time progress [时序进度]: r = cumulative best-estimate
   emissions / cumulative scheduled budget over the quarters observed so far.
@@ -68,7 +70,7 @@ class Statistics:
     """
 
     def __init__(self, n_quarters: int, n_cities: int, stat_lag: int, fast_lag: int, stat_error: float,
-                 fast_noise: np.ndarray, trend_correction: bool = False) -> None:  # fmt: skip
+                 fast_noise: np.ndarray, trend_correction: bool = False, ledger: bool = False) -> None:  # fmt: skip
         T, C = n_quarters, n_cities
         self.T, self.C = T, C
         self.stat_lag = stat_lag
@@ -77,6 +79,10 @@ class Statistics:
         self.fast_noise = fast_noise  # per city relative s.d.
         self.trend_correction = trend_correction
         self.drift = np.ones(C)  # yearly drift of the calibration factor
+        self.use_ledger = ledger
+        # abatement ledger: cumulative abatement completed (Mt/yr rate) by each quarter
+        self.ledger = np.zeros((T, C))
+        self.ledger_ref = np.zeros(C)  # its mean over the latest official year
         nan = np.full((T, C), np.nan)
         self.emissions = nan.copy()  # true, Mt per quarter
         self.electricity = nan.copy()
@@ -96,9 +102,14 @@ class Statistics:
 
     # ------------------------------------------------------------ record --
     def record(
-        self, t: int, emissions, electricity, industry, gdp, diffuse_gdp, noise: np.ndarray
-    ) -> None:
-        """Store quarter ``t``'s truth and its noisy observation (noise: C x 3 standard normals)."""
+        self, t: int, emissions, electricity, industry, gdp, diffuse_gdp, noise: np.ndarray,
+        abatement: np.ndarray | None = None,
+    ) -> None:  # fmt: skip
+        """Store quarter ``t``'s truth and its noisy observation (noise: C x 3
+        standard normals) and the abatement completed in the quarter (Mt/yr),
+        which the province knows from its project ledger."""
+        prev = self.ledger[t - 1] if t > 0 else 0.0
+        self.ledger[t] = prev + (0.0 if abatement is None else abatement)
         self.emissions[t] = emissions
         self.electricity[t] = electricity
         self.industry[t] = industry
@@ -128,16 +139,28 @@ class Statistics:
         self._refit(t)
         return yi
 
+    def _ledger_gap(self, n: int) -> np.ndarray:
+        """Per year (n x cities): the year's emissions would have been this much
+        lower at the abatement level of the latest official year (quarterly
+        ledger minus that year's mean, summed over the year's quarters)."""
+        if not self.use_ledger:
+            return np.zeros((n, self.C))
+        L = self.ledger[: 4 * n].reshape(n, 4, self.C)
+        self.ledger_ref = L[n - 1].mean(axis=0)
+        return ((L - self.ledger_ref) / 4).sum(axis=1)
+
     def _refit(self, t: int) -> None:
         n = self.n_published
         X = self.obs[: 4 * n].reshape(n, 4, self.C, 3).sum(axis=1).reshape(n * self.C, 3)
-        y = self.official[:n].reshape(n * self.C)
-        self.beta = fit_fast_model(X, y)
+        # official figures restated at the latest year's abatement level (abatement lowers
+        # emissions but not electricity use, which the regression cannot see)
+        official = self.official[:n] + self._ledger_gap(n)
+        self.beta = fit_fast_model(X, official.reshape(n * self.C))
         last = self.obs[4 * (n - 1) : 4 * n].sum(axis=0) @ self.beta
-        self.calib = np.divide(self.official[n - 1], last, out=np.ones(self.C), where=last > 0)
+        self.calib = np.divide(official[n - 1], last, out=np.ones(self.C), where=last > 0)
         if self.trend_correction and n >= 2:
             prev = self.obs[4 * (n - 2) : 4 * (n - 1)].sum(axis=0) @ self.beta
-            k_prev = np.divide(self.official[n - 2], prev, out=np.ones(self.C), where=prev > 0)
+            k_prev = np.divide(official[n - 2], prev, out=np.ones(self.C), where=prev > 0)
             self.drift = np.clip(
                 np.divide(self.calib, k_prev, out=np.ones(self.C), where=k_prev > 0), 0.95, 1.05
             )
@@ -149,7 +172,9 @@ class Statistics:
         if q < 0 or self.beta is None:
             return None
         years_since = (q - (4 * (self.n_published - 1) + 1.5)) / 4.0  # from mid last official year
-        self.fast[q] = self.calib * self.drift**years_since * (self.obs[q] @ self.beta)
+        model = self.calib * self.drift**years_since * (self.obs[q] @ self.beta)
+        # abatement completed since the calibration year, from the project ledger
+        self.fast[q] = model - (self.ledger[q] - self.ledger_ref) / 4 if self.use_ledger else model
         self.fast_made_at[q] = t
         return q
 

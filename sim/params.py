@@ -325,6 +325,8 @@ _GLOBAL: list[Param] = [
        source="electricity-based estimates deviate 9-13 % at firm level via " + FACTS),
     _p("monitoring.trend_correction", bool, True,
        desc="fast estimate: extrapolate the drift of each city's calibration factor between its last two official years"),
+    _p("monitoring.abatement_ledger", bool, True,
+       desc="fast estimate: subtract abatement completed since the calibration year, known from the project ledger"),
     _p("monitoring.frequency", str, "quarterly", choices=("quarterly", "half_yearly"), desc="monitoring and warning dates"),
     _p("monitoring.surplus_threshold", float, 0.05, "share", 0.0, 0.5, desc="status surplus if r < 1 - this"),
     _p("monitoring.overrun_threshold", float, 0.03, "share", 0.0, 0.5, desc="status overrun if r > 1 + this"),
@@ -338,7 +340,7 @@ _GLOBAL: list[Param] = [
        desc="no remaining year's target may move further than this share from its planned value"),
     _p("accounts.adjust_threshold", float, 0.03, "share", 0.0, 1.0, desc="threshold: |deviation| / target that triggers re-spreading"),
     # major projects (MODEL.md 4.4 special case)
-    _p("projects.major_project_mt", float, 3.0, "Mt/yr", 0.01, 1000.0, desc="annual emissions above which a project is major"),
+    _p("projects.major_project_mt", float, 3.0, "Mt/yr", 0.01, 1000.0, desc="annual emissions at or above which a project is major"),
     _p("projects.build_lag_quarters", int, 4, "quarters", 0, 20, desc="quarters from approval to operation"),
     _p("projects.strategic_prob", float, 0.6, "prob", 0.0, 1.0, desc="probability that a major project passes the strategic-value check"),
     _p("projects.offset_ratio", float, 0.5, "share", 0.0, 2.0, desc="share of a non-listed major project's emissions offset by retiring outdated capacity"),
