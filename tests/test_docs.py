@@ -7,8 +7,9 @@
   of built-in scenarios and of regimes lists exactly the ones in the code;
 * the README quick start is the two commands ``make run`` and ``make test``;
 * dotted parameter names quoted in the docs exist in the parameter table;
-* the ODD's tables of quality sub-scores and default packages match the code, and its
-  table of event kinds lists every kind the code logs;
+* the ODD's tables of quality sub-scores and default packages match the code, its
+  table of event kinds lists every kind the code logs, and its monitoring section
+  (8.4) names every ``monitoring.*`` parameter;
 * every experiment file loads, has its own name and runs.
 """
 
@@ -204,6 +205,14 @@ def test_odd_event_table_lists_every_event_kind():
     assert documented <= logged, (
         f"ODD §7.3 lists kinds the code never logs {sorted(documented - logged)}"
     )
+
+
+def test_odd_monitoring_section_names_every_monitoring_parameter():
+    # a new switch of the fast estimate (such as monitoring.abatement_ledger) must be
+    # described where the estimate is
+    body = section(text(ODD), "8.4 Statistics")
+    missing = [name for name in PARAMS if name.startswith("monitoring.") and name not in body]
+    assert not missing, f"ODD §8.4 does not describe {missing}"
 
 
 # ----------------------------------------------------------- experiments ---
