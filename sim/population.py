@@ -29,9 +29,6 @@ class Diffuse:
     I: np.ndarray  # Mt per bn CNY
     el: np.ndarray  # TWh per bn CNY
 
-    def copy(self) -> Diffuse:
-        return Diffuse(self.gdp.copy(), self.I.copy(), self.el.copy())
-
 
 @dataclass
 class Province0:
