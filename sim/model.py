@@ -110,7 +110,6 @@ class CarbonBudgetModel(mesa.Model):
         self.q_warning = np.zeros((self.T, self.C), dtype=np.int8)
         self.q_package = np.zeros((self.T, self.C), dtype=np.int64)
         self.q_estimate_first = np.full((self.T, self.C), np.nan)
-        self.schedule = np.zeros((self.T, self.C))
         self._period_start = {
             4 * (p["start_year"] - self.first_year): i for i, p in enumerate(scenario.periods)
         }
@@ -154,6 +153,11 @@ class CarbonBudgetModel(mesa.Model):
         e = np.where(f.active, f.Qp * f.I, 0.0)
         w = f.by_city(e)
         return np.divide(f.by_city(mac * e), w, out=np.zeros(self.C), where=w > 0)
+
+    @property
+    def schedule(self) -> np.ndarray:
+        """Scheduled budget of every quarter (quarters x cities, Mt; 0 outside plans)."""
+        return self.q["schedule"]
 
     @property
     def year(self) -> int:
@@ -334,13 +338,7 @@ class CarbonBudgetModel(mesa.Model):
                           rec["abatement_mt"][t])  # fmt: skip
         off_noise = mon.standard_normal(self.C)
         if plan is not None:
-            k = plan.year_index(t)
-            floating = plan.I_path[:, k] * rec["gdp"][t]
-            fixed = plan.T[:, k] / 4
-            self.schedule[t] = {"intensity": floating, "total": fixed}.get(
-                plan.mode, np.minimum(floating, fixed)
-            )
-            rec["schedule"][t] = self.schedule[t]
+            rec["schedule"][t] = plan.scheduled(plan.year_index(t), rec["gdp"][t])
         if self.stats.publish(t, off_noise) is not None:
             year = self.stats.n_published - 1
             self.events.add(t, "official_statistics", amount=float(np.nansum(self.stats.official[year])),

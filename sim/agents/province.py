@@ -66,6 +66,19 @@ class PeriodPlan:
     def year_index(self, t: int) -> int:
         return (t - self.p0) // 4
 
+    def scheduled(self, k: int, gdp_q: np.ndarray) -> np.ndarray:
+        """Scheduled budget [时序进度] of quarters of plan year k with GDP ``gdp_q``
+        (one quarter: cities; or quarters x cities).  Intensity mode: target
+        intensity x the quarter's GDP (floats with observed GDP); total mode: a
+        quarter of the Mt target; dual: quarter by quarter the stricter."""
+        floating = self.I_path[:, k] * gdp_q
+        fixed = np.broadcast_to(self.T[:, k] / 4, floating.shape)
+        if self.mode == "intensity":
+            return floating
+        if self.mode == "total":
+            return np.array(fixed)
+        return np.minimum(floating, fixed)
+
 
 class Province(mesa.Agent):
     """The provincial government: the one rich agent that runs the budget cycle."""
@@ -454,19 +467,9 @@ class Province(mesa.Agent):
 
     def year_target(self, plan: PeriodPlan, k: int, gdp_q: np.ndarray) -> np.ndarray:
         """What a city is held to in plan year k (``gdp_q``: the year's four
-        quarters of GDP, quarters x cities).  Intensity mode: the target floats
-        with observed GDP (target intensity x GDP); total mode: the Mt target;
-        dual: quarter by quarter the stricter of the two (the same rule as the
-        monitoring schedule).  Trades of that year are added."""
-        fixed = plan.T[:, k]
-        floating_q = plan.I_path[:, k] * gdp_q
-        if plan.mode == "intensity":
-            base = floating_q.sum(axis=0)
-        elif plan.mode == "total":
-            base = fixed
-        else:
-            base = np.minimum(floating_q, fixed / 4).sum(axis=0)
-        return base + plan.traded[:, k]
+        quarters of GDP): the sum of the year's scheduled budget, the same rule
+        as monitoring uses, plus the trades of that year."""
+        return plan.scheduled(k, gdp_q).sum(axis=0) + plan.traded[:, k]
 
     def _reforecast(self, plan: PeriodPlan, k: int, gdp_y: np.ndarray) -> np.ndarray:
         """Rebase: the remaining years re-forecast from current information —
