@@ -154,6 +154,10 @@ class CarbonBudgetModel(mesa.Model):
         w = f.by_city(e)
         return np.divide(f.by_city(mac * e), w, out=np.zeros(self.C), where=w > 0)
 
+    def assessing(self, plan: PeriodPlan | None) -> bool:
+        """Whether project proposals go through the carbon assessment now."""
+        return plan is not None and self.regime.policy and self.regime.project_assessment
+
     @property
     def schedule(self) -> np.ndarray:
         """Scheduled budget of every quarter (quarters x cities, Mt; 0 outside plans)."""
@@ -361,9 +365,8 @@ class CarbonBudgetModel(mesa.Model):
         city = f.city[firm]
         major = e >= v["projects.major_project_mt"]
         approved = np.ones(firm.size, dtype=bool)
-        policy = plan is not None and self.regime.policy and self.regime.project_assessment
         small = np.flatnonzero(~major)
-        if policy:
+        if self.assessing(plan):
             assert plan is not None
             lv = self.levers
             active = [(f.sector == s) & f.active for s in range(len(SECTORS))]
@@ -405,7 +408,7 @@ class CarbonBudgetModel(mesa.Model):
                 detail="no carbon assessment",
             )
         for i in np.flatnonzero(major):
-            self.province.handle_major(plan if policy else None, t, int(city[i]), int(firm[i]), float(e[i]), online,
+            self.province.handle_major(plan, t, int(city[i]), int(firm[i]), float(e[i]), online,
                                        float(u_strat[firm[i]]))  # fmt: skip
         ok = approved
         f.schedule_capacity(online, firm[ok], props["dK"][ok], props["I"][ok], props["el"][ok])
@@ -450,10 +453,7 @@ class CarbonBudgetModel(mesa.Model):
         city = self.sc.city_names.index(mp["city"])
         online = t + max(self.sc["projects.build_lag_quarters"], 1)
         dK = mp["output_bn"] / self.firms.utilisation
-        policy = plan is not None and self.regime.policy and self.regime.project_assessment
-        self.province.handle_major(
-            plan if policy else None, t, city, row, mp["emissions_mt"], online, u
-        )
+        self.province.handle_major(plan, t, city, row, mp["emissions_mt"], online, u)
         self.firms.schedule_capacity(online, np.array([row]), np.array([dK]), np.array([self.firms.I[row]]),
                                      np.array([self.firms.el[row]]))  # fmt: skip
         self.pending_mt[city] += mp["emissions_mt"]

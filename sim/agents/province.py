@@ -345,7 +345,7 @@ class Province(mesa.Agent):
         if the reserve can hold its emissions and it passes the strategic-value
         check; otherwise the city covers it with a phased offset plan."""
         m = self.model
-        if plan is None or not m.regime.project_assessment:
+        if plan is None or not m.assessing(plan):
             m.events.add(
                 t, "major_project_approved", city, firm, amount=e, detail="no carbon assessment"
             )
