@@ -111,8 +111,8 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
     city_target_int = 1.0 - plan.I_path[:, -1] / (plan.E_base / plan.gdp_base)
     # counterfactual comparisons
     if cf is not None:
-        loss_q = (cf.stats.gdp[q0:q1] - G).sum(axis=1)  # bn CNY per quarter
-        abate_q = (cf.stats.emissions[q0:q1] - E).sum(axis=1)
+        loss_q = (cf.gdp[q0:q1] - G).sum(axis=1)  # bn CNY per quarter
+        abate_q = (cf.emissions[q0:q1] - E).sum(axis=1)
         gdp_loss = float(loss_q.sum())
         abatement = float(abate_q.sum())
         lq = np.clip(loss_q, 0, None)
@@ -165,7 +165,7 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         "overshoot_vs_budget": max(0.0, total / budget - 1.0),
         "gdp_total_bn": float(G.sum()),
         "gdp_loss_bn": gdp_loss,
-        "gdp_loss_share": _div(gdp_loss, float(cf.stats.gdp[q0:q1].sum()))
+        "gdp_loss_share": _div(gdp_loss, float(cf.gdp[q0:q1].sum()))
         if cf is not None
         else float("nan"),
         "abatement_mt": abatement,

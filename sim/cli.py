@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run_dir", type=Path, help="a folder written by 'carbon-budget run'")
 
     pa = sub.add_parser("params", help="print the parameter table",
-                        description="Print the parameter table (name, type, unit, default, bounds, description, source).")  # fmt: skip
+                        description="Print the parameter table (name, type, unit, default, bounds, kind, description, "
+                                    "source). kind 'world' marks parameters that can change the no-policy "
+                                    "counterfactual; 'policy' parameters act only through local policy.")  # fmt: skip
     pa.add_argument("--format", choices=("text", "csv", "markdown"), default="text")
     pa.add_argument(
         "--filter",
@@ -253,7 +255,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
     rows = [r for r in param_table() if r["name"].startswith(args.filter)]
     if not rows:
         raise UsageError(f"--filter {args.filter!r}: no parameter name starts with it")
-    cols = ["name", "type", "unit", "default", "bounds", "description", "source"]
+    cols = ["name", "type", "unit", "default", "bounds", "kind", "description", "source"]
     if args.format == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=cols)
         w.writeheader()
@@ -264,11 +266,11 @@ def _cmd_params(args: argparse.Namespace) -> int:
         for r in rows:
             print("| " + " | ".join(str(r[c]).replace("|", "\\|") for c in cols) + " |")
     else:
-        widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols[:5]}
-        print("  ".join(c.ljust(widths[c]) for c in cols[:5]) + "  description [source]")
+        widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols[:6]}
+        print("  ".join(c.ljust(widths[c]) for c in cols[:6]) + "  description [source]")
         for r in rows:
             print(
-                "  ".join(str(r[c]).ljust(widths[c]) for c in cols[:5])
+                "  ".join(str(r[c]).ljust(widths[c]) for c in cols[:6])
                 + f"  {r['description']} [{r['source']}]"
             )
     return 0

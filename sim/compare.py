@@ -42,7 +42,12 @@ def replicate_seeds(root: int, n: int) -> list[int]:
 
 def _one(args: tuple[Scenario, str, int, int]) -> dict[str, float | str | int]:
     scenario, regime, rep, seed = args
-    res = run(scenario, seed, regime=regime, counterfactual=True, firm_agents=False)
+    res = run(
+        scenario,
+        seed,
+        regime=regime,
+        counterfactual=True,
+    )
     fa = res.final_account
     row: dict[str, float | str | int] = {
         "regime": regime,

@@ -51,7 +51,7 @@ STREAMS = ("macro", "firms", "projects", "monitoring", "diffuse", "decisions")
 class CarbonBudgetModel(mesa.Model):
     """Province, cities and firms running the five-year carbon budget cycle."""
 
-    def __init__(self, scenario: Scenario, seed: int = 0, *, regime: str | None = None, firm_agents: bool = True,
+    def __init__(self, scenario: Scenario, seed: int = 0, *, regime: str | None = None, firm_agents: bool = False,
                  governor: Governor | None = None) -> None:  # fmt: skip
         super().__init__(rng=seed)
         self.sc = scenario

@@ -18,7 +18,7 @@ prices CNY per t CO2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sim.policies.instruments import INSTRUMENTS
@@ -46,6 +46,7 @@ class Param:
     choices: tuple[str, ...] | None = None
     description: str = ""
     source: str = ASSUMED
+    kind: str = "policy"  # "world": can change the no-policy counterfactual; "policy": cannot
 
     def check(self, value: Any, where: str | None = None) -> Any:
         """Return ``value`` coerced to the declared type or raise ``ValueError``.
@@ -91,9 +92,28 @@ class Param:
         return f"[{lo}, {hi}]"
 
 
+# Parameters that can change the no-policy counterfactual (regime ``none``): the
+# province's structure and economy, the macro cycle, sectors, the run length and
+# the timing of projects.  Everything else only acts through local policy, so a
+# sweep may reuse one counterfactual per replicate seed across design rows that
+# vary only "policy" parameters (tests/test_param_kinds.py checks the tags).
+WORLD_PREFIXES = (
+    "province.",
+    "macro.ar",
+    "macro.sigma",
+    "sector.",
+    "run.",
+    "projects.build_lag_quarters",
+)
+
+
+def _kind(name: str) -> str:
+    return "world" if name.startswith(WORLD_PREFIXES) else "policy"
+
+
 def _p(name: str, type_: type, default: Any, unit: str = "-", low=None, high=None, *,
-       choices=None, desc: str = "", source: str = ASSUMED) -> Param:  # fmt: skip
-    return Param(name, type_, default, unit, low, high, choices, desc, source)
+       choices=None, desc: str = "", source: str = ASSUMED, kind: str | None = None) -> Param:  # fmt: skip
+    return Param(name, type_, default, unit, low, high, choices, desc, source, kind or _kind(name))
 
 
 # --------------------------------------------------------------------------
@@ -380,17 +400,17 @@ WEIGHT_GROUPS: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------- records ---
 CITY_FIELDS: dict[str, Param] = {p.name: p for p in [
     _p("name", str, "", desc="city name (unique)"),
-    _p("gdp_share", float, 0.0, "share", 0.0, 1.0, desc="share of provincial GDP (normalised over cities)"),
-    _p("population_m", float, 5.0, "million", 0.0, 1e3, desc="resident population"),
-    _p("industry_mix", float, 1.0, "-", 0.0, 20.0, desc="weight of energy-intensive industry relative to the provincial mix"),
+    _p("gdp_share", float, 0.0, "share", 0.0, 1.0, desc="share of provincial GDP (normalised over cities)", kind="world"),
+    _p("population_m", float, 5.0, "million", 0.0, 1e3, desc="resident population", kind="world"),
+    _p("industry_mix", float, 1.0, "-", 0.0, 20.0, desc="weight of energy-intensive industry relative to the provincial mix", kind="world"),
     _p("enforcement", float, 0.7, "share", 0.0, 1.0, desc="share of a control instrument's nominal effect that materialises"),
     _p("growth_preference", float, 0.5, "share", 0.0, 1.0, desc="readiness to approve projects beyond the budget room"),
     _p("monitoring_capacity", float, 1.0, "-", 0.1, 10.0, desc="scales down fast-estimate measurement noise"),
 ]}  # fmt: skip
 
 PERIOD_FIELDS: dict[str, Param] = {p.name: p for p in [
-    _p("start_year", int, 2026, "yr", 1990, 2100, desc="first year of the plan period"),
-    _p("years", int, 5, "yr", 1, 10, desc="length of the period"),
+    _p("start_year", int, 2026, "yr", 1990, 2100, desc="first year of the plan period", kind="world"),
+    _p("years", int, 5, "yr", 1, 10, desc="length of the period", kind="world"),
     _p("mode", str, "intensity", choices=("intensity", "total", "dual"), desc="dual-control mode"),
     _p("intensity_target", float, 0.17, "share", 0.0, 0.9, desc="intensity reduction by the final year vs the base year",
        source="15th FYP draft -17 % via " + FACTS),
@@ -418,6 +438,10 @@ PROJECT_FIELDS: dict[str, Param] = {p.name: p for p in [
     _p("output_bn", float, 30.0, "bn CNY/yr", 0.0, 1e5, desc="annual output at full operation"),
 ]}  # fmt: skip
 
+# shocks and scheduled major projects happen with or without local policy
+SHOCK_FIELDS = {k: replace(p, kind="world") for k, p in SHOCK_FIELDS.items()}
+PROJECT_FIELDS = {k: replace(p, kind="world") for k, p in PROJECT_FIELDS.items()}
+
 RECORD_FIELDS: dict[str, dict[str, Param]] = {
     "cities": CITY_FIELDS,
     "periods": PERIOD_FIELDS,
@@ -431,11 +455,11 @@ def param_table() -> list[dict[str, str]]:
     rows = []
     for p in PARAMS.values():
         rows.append(dict(name=p.name, type=p.type.__name__, unit=p.unit, default=repr(p.default),
-                         bounds=p.bounds_text, description=p.description, source=p.source))  # fmt: skip
+                         bounds=p.bounds_text, kind=p.kind, description=p.description, source=p.source))  # fmt: skip
     for section, fields in RECORD_FIELDS.items():
         for p in fields.values():
             rows.append(dict(name=f"{section}[].{p.name}", type=p.type.__name__, unit=p.unit,
-                             default=repr(p.default), bounds=p.bounds_text,
+                             default=repr(p.default), bounds=p.bounds_text, kind=p.kind,
                              description=p.description, source=p.source))  # fmt: skip
     return rows
 

@@ -55,24 +55,59 @@ class RunResult:
         return out
 
 
-def run(scenario: Scenario, seed: int = 0, *, regime: str | None = None, counterfactual: bool | None = None,
-        firm_agents: bool = True) -> RunResult:  # fmt: skip
+@dataclass(frozen=True)
+class Counterfactual:
+    """What the cost measures need of the no-policy run (regime ``none``) on the
+    same random numbers: true quarterly GDP and emissions (quarters x cities).
+
+    It depends only on the scenario's "world" parameters (``Param.kind``) and
+    the seed, so a sweep computes it once per replicate seed and passes it to
+    :func:`run` for every design row that varies only policy parameters."""
+
+    seed: int
+    gdp: np.ndarray
+    emissions: np.ndarray
+
+    @classmethod
+    def of(cls, model: CarbonBudgetModel) -> Counterfactual:
+        return cls(model.seed, model.stats.gdp.copy(), model.stats.emissions.copy())
+
+
+def run_counterfactual(scenario: Scenario, seed: int = 0) -> Counterfactual:
+    """Run the no-policy counterfactual of ``scenario`` at ``seed``."""
+    cf = CarbonBudgetModel(scenario, seed, regime="none")
+    cf.run_model()
+    return Counterfactual.of(cf)
+
+
+def run(scenario: Scenario, seed: int = 0, *, regime: str | None = None,
+        counterfactual: bool | Counterfactual | None = None, firm_agents: bool = False) -> RunResult:  # fmt: skip
     """Simulate ``scenario`` with ``seed``; also runs the no-policy
-    counterfactual on the same random numbers when the scenario asks for it."""
+    counterfactual on the same random numbers when the scenario asks for it.
+
+    ``counterfactual``: None follows ``evaluation.counterfactual``; True/False
+    force it on/off; a :class:`Counterfactual` (from :func:`run_counterfactual`
+    at the same seed, on a scenario with the same world parameters) is reused
+    instead of being recomputed.  ``firm_agents`` builds the Mesa Firm row views
+    (for inspection and the teaching page; never needed for results)."""
     model = CarbonBudgetModel(scenario, seed, regime=regime, firm_agents=firm_agents)
     model.run_model()
+    if isinstance(counterfactual, Counterfactual):
+        if counterfactual.seed != seed or counterfactual.gdp.shape != model.stats.gdp.shape:
+            raise ValueError("counterfactual: computed for another seed or another time axis")
+        return collect(model, counterfactual)
     want_cf = scenario["evaluation.counterfactual"] if counterfactual is None else counterfactual
     cf = None
     if want_cf:
-        if model.regime.name == "none":
-            cf = model
-        else:
-            cf = CarbonBudgetModel(scenario, seed, regime="none", firm_agents=False)
-            cf.run_model()
+        cf = (
+            Counterfactual.of(model)
+            if model.regime.name == "none"
+            else run_counterfactual(scenario, seed)
+        )
     return collect(model, cf)
 
 
-def collect(model: CarbonBudgetModel, cf: CarbonBudgetModel | None = None) -> RunResult:
+def collect(model: CarbonBudgetModel, cf: Counterfactual | None = None) -> RunResult:
     accounts = [final_account(model, p, cf) for p in model.plans if p.end_t < model.t]
     return RunResult(model.sc, model.seed, model.regime.name, quarterly_frame(model), annual_frame(model),
                      model.events.to_frame(), monitoring_frame(model), accounts)  # fmt: skip

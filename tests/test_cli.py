@@ -183,12 +183,12 @@ def test_params_markdown():
     rc, out, _ = _main(["params", "--format", "markdown"])
     assert rc == 0
     lines = out.splitlines()
-    assert lines[0] == "| name | type | unit | default | bounds | description | source |"
-    assert lines[1] == "|---|---|---|---|---|---|---|"
+    assert lines[0] == "| name | type | unit | default | bounds | kind | description | source |"
+    assert lines[1] == "|---|---|---|---|---|---|---|---|"
     assert len(lines) == len(param_table()) + 2
     for ln in lines[2:]:
-        # 8 column separators; pipes inside cells are escaped
-        assert ln.replace("\\|", "").count("|") == 8, ln
+        # 9 column separators; pipes inside cells are escaped
+        assert ln.replace("\\|", "").count("|") == 9, ln
 
 
 def test_params_filter():

@@ -295,7 +295,7 @@ def test_firm_agent_is_a_view_of_its_row(pop):
 
 
 def test_model_agents_by_type(tiny):
-    m = CarbonBudgetModel(tiny, seed=1)
+    m = CarbonBudgetModel(tiny, seed=1, firm_agents=True)
     by = m.agents_by_type
     assert len(by[Province]) == 1
     assert len(by[City]) == 3
@@ -306,5 +306,5 @@ def test_model_agents_by_type(tiny):
     harbour = m.cities[0]
     assert all(f.city == 0 for f in harbour.firms())
     assert len(harbour.firms()) == int(np.sum(m.firms.city == 0))
-    m2 = CarbonBudgetModel(tiny, seed=1, firm_agents=False)
+    m2 = CarbonBudgetModel(tiny, seed=1)  # row views are built only on request
     assert Firm not in m2.agents_by_type or len(m2.agents_by_type[Firm]) == 0
