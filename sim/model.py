@@ -30,11 +30,11 @@ import numpy as np
 from sim import population
 from sim.agents.city import City, assess_projects
 from sim.agents.firms import Firm
-from sim.agents.province import PeriodPlan, Province
+from sim.agents.province import PendingAccount, PeriodPlan, Province
 from sim.events import EventLog
 from sim.monitoring import BALANCE, Statistics
 from sim.params import SECTORS
-from sim.policies.governor import Governor, RuleBasedGovernor
+from sim.policies.governor import AccountDecision, Governor, RuleBasedGovernor
 from sim.policies.instruments import INSTRUMENT_IDS, city_levers
 from sim.policies.packages import ALL_KEYS, OFF, package_table
 from sim.policies.regimes import get_regime
@@ -119,7 +119,20 @@ class CarbonBudgetModel(mesa.Model):
             self._major_at.setdefault(
                 4 * (mp["year"] - self.first_year) + mp["quarter"] - 1, []
             ).append(j)
+        # an annual account waiting for a deferring governor (see model.decide)
+        self.pending: PendingAccount | None = None
         self.running = True
+        # refuse to step past a pending decision before Mesa's event clock advances
+        # (an exception inside Mesa's step event would stop its step schedule)
+        self._mesa_step = self.step
+        self.step = self._guarded_step  # type: ignore[method-assign]
+
+    def _guarded_step(self) -> None:
+        if self.pending is not None:
+            raise ValueError(
+                f"the annual account of {self.pending.view.year} waits for a decision (model.decide)"
+            )
+        self._mesa_step()
 
     # ------------------------------------------------------------ helpers --
     def _shock_table(self) -> np.ndarray:
@@ -176,6 +189,15 @@ class CarbonBudgetModel(mesa.Model):
         return self.plan is not None and self.plan.p0 <= self.t <= self.plan.end_t
 
     # --------------------------------------------------------------- step --
+    def decide(self, decision: AccountDecision | None = None) -> None:
+        """Apply the annual decision a deferring governor (a person) has taken on
+        ``self.pending`` (None: the rule-based suggestion)."""
+        if self.pending is None:
+            raise ValueError("no annual account is waiting for a decision")
+        p, self.pending = self.pending, None
+        self.province.apply_account_decision(p, decision or AccountDecision.suggested(p.view))
+        self.q_package[p.t] = self.city_package  # the account's quarter ends with the decision
+
     def step(self) -> None:
         """Simulate one quarter: the schedule of MODEL.md section 3."""
         if self.t >= self.T:

@@ -16,7 +16,8 @@ from sim.monitoring import STATUS_CODES, classify
 from sim.policies import trading
 from sim.policies.adjustment import RULES, AdjustmentContext
 from sim.policies.allocation import CityIndicators
-from sim.policies.packages import ALL_KEYS
+from sim.policies.governor import AccountDecision, AccountView, MajorProjectView, MonitoringView
+from sim.policies.packages import ALL_KEYS, package_key
 
 if TYPE_CHECKING:
     from sim.model import CarbonBudgetModel
@@ -78,6 +79,20 @@ class PeriodPlan:
         if self.mode == "total":
             return np.array(fixed)
         return np.minimum(floating, fixed)
+
+
+@dataclass
+class PendingAccount:
+    """An annual account waiting for the governor's decision."""
+
+    plan: PeriodPlan
+    t: int
+    view: AccountView
+    proposal: np.ndarray  # the rule's remaining targets, within the cap (cities x remaining years)
+    lo: np.ndarray  # cap bounds of the remaining targets
+    hi: np.ndarray
+    breach: np.ndarray
+    rule: str
 
 
 class Province(mesa.Agent):
@@ -317,18 +332,29 @@ class Province(mesa.Agent):
                 detail=f"{STATUS_CODES[status[c]]} ({('green', 'orange', 'red')[warning[c]]})",
             )
         if m.regime.packages:
-            keys = m.governor.choose_packages(
-                [STATUS_CODES[s] for s in status[:-1]], list(warning[:-1])
+            view = MonitoringView(t, m.first_year + t // 4, tuple(m.sc.city_names),
+                                  tuple(STATUS_CODES[s] for s in status[:-1]), tuple(int(w) for w in warning[:-1]),
+                                  tuple(package_key(STATUS_CODES[s], w) for s, w in zip(status[:-1], warning[:-1],
+                                                                                        strict=True)))  # fmt: skip
+            self.switch_packages(t, m.governor.choose_packages(view))
+
+    def switch_packages(self, t: int, keys: list[str]) -> None:
+        """Cities switch to the packages ``keys`` (one event per switch)."""
+        m = self.model
+        unknown = [k for k in keys if k not in ALL_KEYS]
+        if unknown:
+            raise ValueError(
+                f"governor: unknown package {unknown[0]!r} (known: {', '.join(ALL_KEYS)})"
             )
-            new = np.array([ALL_KEYS.index(k) for k in keys])
-            for c in np.flatnonzero(new != m.city_package):
-                m.events.add(
-                    t,
-                    "package_switch",
-                    int(c),
-                    detail=f"{ALL_KEYS[m.city_package[c]]} -> {ALL_KEYS[new[c]]}",
-                )
-            m.set_packages(new)
+        new = np.array([ALL_KEYS.index(k) for k in keys])
+        for c in np.flatnonzero(new != m.city_package):
+            m.events.add(
+                t,
+                "package_switch",
+                int(c),
+                detail=f"{ALL_KEYS[m.city_package[c]]} -> {ALL_KEYS[new[c]]}",
+            )
+        m.set_packages(new)
 
     # =========================================================== majors ==
     def handle_major(
@@ -359,7 +385,11 @@ class Province(mesa.Agent):
             )  # part of the first year in operation
         need = e * frac
         fits = years.size > 0 and bool(np.all(plan.reserve[years] >= need - 1e-12))
-        if m.regime.reserve and fits and u < m.sc["projects.strategic_prob"]:
+        rule = m.regime.reserve and fits and u < m.sc["projects.strategic_prob"]
+        view = MajorProjectView(
+            t, m.first_year + t // 4, m.sc.city_names[city], e, float(need.sum()), fits, rule
+        )
+        if m.regime.reserve and fits and m.governor.grant_listed(view):
             plan.reserve[years] -= need
             plan.T[city, years] += need
             plan.listed[city, years] += need
@@ -379,7 +409,7 @@ class Province(mesa.Agent):
             why = (
                 "reserve cannot hold it"
                 if not fits or not m.regime.reserve
-                else "failed strategic-value check"
+                else ("failed strategic-value check" if not rule else "refused by the province")
             )
             m.events.add(
                 t,
@@ -437,10 +467,8 @@ class Province(mesa.Agent):
         m.annual_status[plan.index][:, k] = st
         m.events.add_many(t, "annual_account", np.arange(m.C), amount=A, value=ratio,
                           detail=[STATUS_CODES[s] for s in st])  # fmt: skip
-        # dynamic adjustment of the remaining years
-        rule = m.governor.choose_rule(
-            m.first_year + yi, v["accounts.rule"] if m.regime.adjustment else "fixed"
-        )
+        # dynamic adjustment of the remaining years: the rule suggests, the governor decides
+        rule = v["accounts.rule"] if m.regime.adjustment else "fixed"
         ctx = AdjustmentContext(
             v["accounts.bank_rate"], v["accounts.borrow_cap"], v["accounts.adjust_threshold"]
         )
@@ -449,20 +477,81 @@ class Province(mesa.Agent):
         if rule == "rebase":
             ctx.reforecast = self._reforecast(plan, k, gdp_y)
         adj = RULES[rule](T, k, A, ctx)
+        planned = plan.T_initial[:, k + 1 :] + plan.listed[:, k + 1 :]
+        cap = v["accounts.adjust_cap"]
+        lo, hi = planned * (1 - cap), planned * (1 + cap)
+        # no remaining year may drift further than accounts.adjust_cap from its plan
+        proposal = np.clip(adj.targets[:, k + 1 :], lo, hi)
+        suggested = proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
+        cur = plan.T[:, k + 1 :].sum(axis=1)
+        view = AccountView(
+            t, m.first_year + yi, k, plan.years - k - 1, tuple(m.sc.city_names), A.copy(), held.copy(),
+            tuple(STATUS_CODES[s] for s in st), rule, suggested,
+            tuple(package_key(STATUS_CODES[s], int(w)) for s, w in zip(st, wn, strict=True)),
+            float(plan.reserve[k + 1 :].sum()),
+            np.maximum(hi.sum(axis=1) - cur, cur - lo.sum(axis=1)),
+        )  # fmt: skip
+        pending = PendingAccount(plan, t, view, proposal, lo, hi, adj.breach.copy(), rule)
+        if m.governor.defer:
+            m.pending = pending
+            return
+        self.apply_account_decision(pending, m.governor.annual(view))
+
+    def apply_account_decision(self, p: PendingAccount, d: AccountDecision) -> None:
+        """Apply the governor's annual decision: the change of each city's
+        remaining targets (the rule's proposal where the governor follows it,
+        else the remaining years rescaled to the chosen total within the
+        adjustment cap), listed quota granted from the reserve of the remaining
+        years, and packages held until the next account."""
+        m = self.model
+        plan, t, view = p.plan, p.t, p.view
+        k = view.plan_year
+        C = m.C
+        change = np.asarray(d.change, dtype=float)
+        listed = np.clip(np.asarray(d.listed, dtype=float), 0.0, None)
+        if change.shape != (C,) or listed.shape != (C,) or len(d.packages) != C:
+            raise ValueError(
+                "governor: an annual decision needs one change, grant and package per city"
+            )
+        if not (np.isfinite(change).all() and np.isfinite(listed).all()):
+            raise ValueError("governor: annual decision with a non-finite change or grant")
         if k + 1 < plan.years:
-            # no remaining year may drift further than accounts.adjust_cap from its plan
-            planned = plan.T_initial[:, k + 1 :] + plan.listed[:, k + 1 :]
-            cap = v["accounts.adjust_cap"]
-            new = np.clip(adj.targets[:, k + 1 :], planned * (1 - cap), planned * (1 + cap))
-            adj.change = new.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
+            new = p.proposal.copy()
+            own = change != view.suggested_change
+            if own.any():
+                cur = plan.T[:, k + 1 :]
+                tot = cur.sum(axis=1)
+                want = np.clip(tot + change, p.lo.sum(axis=1), p.hi.sum(axis=1))
+                scale = np.divide(want, tot, out=np.ones(C), where=tot > 0)
+                new[own] = np.clip(cur[own] * scale[own, None], p.lo[own], p.hi[own])
+            actual = new.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
             plan.T[:, k + 1 :] = new
+            # listed quota from the reserve of the remaining years, pro rata to what each year holds
+            res = plan.reserve[k + 1 :]
+            grant = min(float(listed.sum()), float(res.sum()))
+            if grant > 0:
+                per_city = listed * (grant / listed.sum())
+                w = res / res.sum()
+                plan.reserve[k + 1 :] = res - grant * w
+                plan.T[:, k + 1 :] += per_city[:, None] * w[None, :]
+                plan.listed[:, k + 1 :] += per_city[:, None] * w[None, :]
+                got = np.flatnonzero(per_city > 0)
+                m.events.add_many(t, "listed_quota_granted", got, amount=per_city[got],
+                                  detail="granted from the reserve at the annual account")  # fmt: skip
             plan.I_path[:, k + 1 :] = plan.T[:, k + 1 :] / plan.gdp_forecast[:, k + 1 :]
-        changed = np.flatnonzero(np.abs(adj.change) > 1e-9)
+        else:
+            actual = np.zeros(C)
+        changed = np.flatnonzero(np.abs(actual) > 1e-9)
         plan.n_adjustments += int(changed.size)
-        plan.adjustment_volume += float(np.abs(adj.change).sum())
-        m.adjust_log.append((plan.index, k, adj.change.copy(), adj.breach.copy()))
-        m.events.add_many(t, "adjustment", changed, amount=adj.change[changed], value=(held - A)[changed],
-                          detail=f"{rule}: remaining targets changed")  # fmt: skip
+        plan.adjustment_volume += float(np.abs(actual).sum())
+        m.adjust_log.append((plan.index, k, actual.copy(), p.breach))
+        held, A = view.held_to, view.accounted
+        m.events.add_many(t, "adjustment", changed, amount=actual[changed], value=(held - A)[changed],
+                          detail=f"{p.rule}: remaining targets changed")  # fmt: skip
+        m.governor.decided(view, d)  # as taken (replaying it reproduces the same arithmetic)
+        if any(d.packages) and m.regime.packages:
+            self.switch_packages(t, [pk or cur for pk, cur in
+                                     zip(d.packages, (ALL_KEYS[i] for i in m.city_package), strict=True)])  # fmt: skip
         self.retarget(plan, t + 1)
 
     def year_target(self, plan: PeriodPlan, k: int, gdp_q: np.ndarray) -> np.ndarray:
