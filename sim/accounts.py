@@ -303,13 +303,15 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
     end_restr = _div(rl[-4:].sum(), rl.sum())
     status = model.q_status[q0:q1]
     switches = int((np.diff(model.q_package[q0:q1], axis=0) != 0).sum())
-    # warning lead time: city-years over target in truth, quarters between the
-    # first warning (up to the period's last account) and the official publication
+    # warning lead time: city-years over their target in truth (the target during the
+    # year, before the annual account's trades), quarters between the first warning
+    # (up to the period's last account) and the official publication
     leads = []
+    during = held - plan.traded
     for k in range(plan.years):
         yi = plan.p0 // 4 + k
         pub = 4 * yi + 3 + st.stat_lag
-        for c in np.flatnonzero(E_y[k] > held[:, k]):
+        for c in np.flatnonzero(E_y[k] > during[:, k]):
             w = np.flatnonzero(model.q_warning[4 * yi : min(pub, t_end + 1), c] > 0)
             leads.append(float(pub - (4 * yi + w[0])) if w.size else 0.0)
     fast_on = model.regime.fast_monitoring
