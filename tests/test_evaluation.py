@@ -159,6 +159,20 @@ def test_equal_good_and_bad_is_refused_naming_the_key():
         evaluation_table(v)
 
 
+def test_a_scenario_with_equal_good_and_bad_is_refused_at_load(tmp_path):
+    from sim.scenario import ScenarioError
+
+    with pytest.raises(
+        ScenarioError, match=r"^evaluation\.rationality\.plan_error\.good: must differ"
+    ):
+        load_scenario("tiny", {"evaluation.rationality.plan_error.good": 0.15})
+    from sim.cli import main
+
+    code = main(["run", "tiny", "--set", "evaluation.rationality.plan_error.good=0.15",
+                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 2 and not (tmp_path / "out").exists()
+
+
 def test_every_miss_scores_below_every_run_that_meets_the_target():
     rng = np.random.default_rng(3)
     for floor in (1.0, 30.0, 50.0, 99.0):
