@@ -295,7 +295,8 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         rl_ = rq["restriction_gdp_loss"][q0:q1].sum(axis=1)
         ab_ = rq["abatement_mt"][q0:q1].sum(axis=1)
         parts = [_div(x[-4:].sum(), x.sum()) for x in (rl_, ab_) if x.sum() > 0]
-    end_all = float(np.mean(parts)) if parts else 0.2  # nothing to spread: count as even (0.2)
+    # nothing to spread: count as an even spread (one year in the period's years)
+    end_all = float(np.mean(parts)) if parts else 1.0 / plan.years
     fiscal = float(rq["fiscal_cost"][q0:q1].sum())
     revenue = float(rq["pricing_revenue"][q0:q1].sum())
     restr_loss = float(rq["restriction_gdp_loss"][q0:q1].sum())
@@ -333,6 +334,7 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         )
     gdp_plan = float(plan.gdp_forecast.sum())
     tol = v["evaluation.rationality.feasible_tolerance"]
+    table = evaluation_table(v)
     measures: dict[str, float] = {
         "intensity_target": plan.intensity_target,
         "intensity_reduction": float(achieved),
@@ -390,12 +392,15 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         "monitoring_mape": mape if fast_on else float("nan"),
         "monitoring_bias": bias if fast_on else float("nan"),
         "monitoring_bias_abs": abs(bias) if fast_on else float("nan"),
-        "warning_lead_quarters": float(np.mean(leads)) if leads else 6.0,
+        # no city-year overran: nothing to warn of, the lead time counts as good
+        "warning_lead_quarters": float(np.mean(leads))
+        if leads
+        else table.refs["warning_lead_quarters"][0],
         "account_error": account_error,
         "n_adjustments": float(plan.n_adjustments),
         "package_switches": float(switches),
     }
-    scores = evaluate(measures, evaluation_table(v))
+    scores = evaluate(measures, table)
     measures.update({f"stage_{s}": scores[f"stage_{s}"] for s in STAGES})
     cities = [
         {"city": name, "emissions_mt": float(city_total[c]), "held_to_mt": float(city_held[c]),

@@ -223,9 +223,11 @@ def small(tmp_path_factory):
     return load_scenario(path)
 
 
-@pytest.mark.parametrize("name", ["tiny", "default", "small"])
+@pytest.mark.parametrize("name", ["tiny", "default", "small", "small_dual"])
 def test_none_scores_lowest_on_effectiveness_when_another_regime_meets(name, small):
-    sc = small if name == "small" else load_scenario(name)
+    sc = {"small": small, "small_dual": small.with_overrides({"periods.0.mode": "dual"})}.get(
+        name
+    ) or load_scenario(name)
     seeds = (0, 1, 2) if name != "default" else (1, 2)
     compared = 0
     for seed in seeds:
