@@ -1,57 +1,114 @@
 """Five-year final account and management-quality evaluation [碳预算五年决算]
-(MODEL.md 4.8).
+(MODEL.md 4.8; the formulas are in docs/ODD.md 8.11).
 
-Completion is judged on the true emissions (what the final official
-statistics will show).  Management quality has the seed paper's four
-dimensions, each 0-100: every sub-measure is mapped linearly from a "good"
-value (100 points) to a "bad" value (0 points) and clipped, and a dimension is
-a weighted mean of its sub-scores.  The formulas, reference values and
-weights are in ``SUBSCORES`` below and in docs/ODD.md.  The composite is the
-weighted mean of the dimensions (``evaluation.weight_*``); grades follow the
-national assessment: excellent >= 90, good 80-90, pass 60-80, fail < 60, and
-a missed binding target fails regardless of the score.
+**The binding target is the centre's.**  It is fixed from the base year's
+official statistics as they are eventually published: true base-year emissions
+per city times ``1 + monitoring.stat_error x z``, with ``z`` a standard normal
+drawn from a stream of its own (``SeedSequence(seed, spawn_key=(CENTRE_STREAM,
+base year))``), and true base-year GDP (the GDP accounts are accurate).  The
+draw does not depend on the regime, on the statistics lag or on the fast
+estimate, so at one seed every regime and monitoring setting is judged against
+the same target.  (The model's own ``stats.official`` series is not used: its
+error is drawn at the quarter of publication, so it changes with
+``monitoring.stat_lag_quarters``.)  The province's own estimates shape only
+its internal plan (``plan.budget``, the allocations).  Outcomes are true
+emissions and GDP.
+
+**A period's account uses only that period's data**: warnings, fast estimates
+made, trades and events up to the period's last annual account (quarter
+``plan.end_t``); nothing of a following period enters.
+
+**Scores.**  Every sub-measure is mapped linearly from a "good" value (100
+points) to a "bad" value (0 points) and clipped; reference values and weights
+are parameter rows (``evaluation.<dimension>.<measure>.good/.bad/.weight``,
+see :func:`evaluation_table`).  Rationality, coordination and capacity are
+weighted means of their sub-scores.  Effectiveness is structural: a period
+that meets its target scores ``F + (100 - F) x Q``, one that misses it
+``F x (1 - min(1, overshoot / overshoot_bad)) x (1 + Q) / 2`` (< F), with ``F``
+= ``evaluation.effectiveness.completion_floor`` and ``Q`` the weighted mean of
+the effectiveness sub-scores (as a share).  The composite is the weighted mean
+of the dimensions (``evaluation.weight_*``); grades follow the national
+assessment: excellent >= 90, good 80-90, pass 60-80, fail < 60, and a missed
+binding target fails regardless of the score.  Four stage indicators
+(``stage_plan``, ``stage_monitoring``, ``stage_regulation``, ``stage_accounts``)
+are equal-weight means of the sub-scores of the measures in ``STAGES``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sim.monitoring import OVERRUN
+from sim.params import EVALUATION_MEASURES, PARAMS, STAGE_MEASURES
 
-# dimension -> [(measure, good, bad, weight)]; scores are linear between good and bad
-SUBSCORES: dict[str, list[tuple[str, float, float, float]]] = {
-    "rationality": [
-        ("plan_error", 0.0, 0.15, 0.35),  # |emissions - initial budget| / budget
-        ("adjustment_size", 0.0, 0.20, 0.20),  # sum |adjustments| / budget
-        ("adjustments_per_city_year", 0.0, 1.0, 0.15),
-        ("feasible_share", 1.0, 0.0, 0.30),  # cities within 3 % of their initial allocation
-    ],
-    "effectiveness": [
-        ("overshoot", 0.0, 0.10, 0.30),  # max(0, emissions / held-to budget - 1)
-        ("overrun_quarter_share", 0.0, 0.5, 0.15),
-        ("gdp_loss_per_mt", 0.0, 2.0, 0.20),  # bn CNY per Mt abated (2.0 = 2,000 CNY/t)
-        ("end_loadedness", 0.2, 0.8, 0.25),  # 0.2 = evenly spread over five years
-        ("policy_volatility", 0.0, 1.0, 0.10),  # package switches per city-year
-    ],
-    "coordination": [
-        ("compliance_dispersion", 0.0, 0.20, 0.35),  # s.d. of city emissions / held-to budget
-        ("compliant_share", 1.0, 0.0, 0.35),
-        ("deficit_covered_by_trade", 1.0, 0.0, 0.15),
-        ("reserve_use", 0.5, 0.0, 0.15),  # share of the reserve put to use
-    ],
-    "capacity": [
-        ("fiscal_cost_per_mt", 0.0, 0.5, 0.35),  # bn CNY per Mt abated (0.5 = 500 CNY/t)
-        ("monitoring_mape", 0.0, 0.15, 0.35),
-        ("warning_lead_quarters", 6.0, 0.0, 0.30),
-    ],
-}
+DIMENSIONS = tuple(EVALUATION_MEASURES)
+# stage of the seed paper's whole process -> measures scored (equal weights)
+STAGES: dict[str, tuple[str, ...]] = {
+    "plan": ("base_year_error", "forecast_error_gdp", "plan_error", "feasible_share"),
+    "monitoring": ("monitoring_mape", "monitoring_bias_abs", "warning_lead_quarters"),
+    "regulation": ("overrun_quarter_share", "gdp_loss_per_mt", "end_loadedness", "policy_volatility",
+                   "assessment_share"),
+    "accounts": ("account_error", "compliance_dispersion", "deficit_covered_by_trade"),
+}  # fmt: skip
 GRADES = ((90.0, "excellent"), (80.0, "good"), (60.0, "pass"), (-math.inf, "fail"))
+CENTRE_STREAM = 1000  # spawn key of the centre's official-statistics draw (not a model stream)
+MET_TOLERANCE = 1e-9  # an overshoot at most this counts as meeting the target
 
 
-def ramp(x: float, good: float, bad: float) -> float:
+@dataclass(frozen=True)
+class EvaluationTable:
+    """Reference values and weights of the quality evaluation (from parameter rows)."""
+
+    subscores: dict[
+        str, list[tuple[str, float, float, float]]
+    ]  # dim -> (measure, good, bad, weight)
+    refs: dict[str, tuple[float, float]]  # measure -> (good, bad), dimensions and stages
+    composite_weights: dict[str, float]
+    completion_floor: float
+    overshoot_bad: float
+
+
+def evaluation_table(values: Mapping[str, Any]) -> EvaluationTable:
+    """The evaluation's reference values and weights from a scenario's values
+    (any mapping holding the ``evaluation.*`` rows)."""
+    subs: dict[str, list[tuple[str, float, float, float]]] = {}
+    refs: dict[str, tuple[float, float]] = {}
+    for dim, rows in EVALUATION_MEASURES.items():
+        subs[dim] = []
+        for m, *_ in rows:
+            key = f"evaluation.{dim}.{m}"
+            good, bad = float(values[key + ".good"]), float(values[key + ".bad"])
+            if good == bad:
+                raise ValueError(f"{key}.good: must differ from {key}.bad (both {good})")
+            subs[dim].append((m, good, bad, float(values[key + ".weight"])))
+            refs[m] = (good, bad)
+        if sum(w for *_, w in subs[dim]) <= 0:
+            raise ValueError(f"evaluation.{dim}.*.weight: at least one weight must be positive")
+    for m, *_ in STAGE_MEASURES:
+        key = f"evaluation.stage.{m}"
+        good, bad = float(values[key + ".good"]), float(values[key + ".bad"])
+        if good == bad:
+            raise ValueError(f"{key}.good: must differ from {key}.bad (both {good})")
+        refs[m] = (good, bad)
+    return EvaluationTable(
+        subs, refs, {d: float(values[f"evaluation.weight_{d}"]) for d in DIMENSIONS},
+        float(values["evaluation.effectiveness.completion_floor"]),
+        float(values["evaluation.effectiveness.overshoot.bad"]),
+    )  # fmt: skip
+
+
+DEFAULT_TABLE = evaluation_table({k: p.default for k, p in PARAMS.items()})
+# the default sub-scores (dimension -> [(measure, good, bad, weight)]), as documented
+SUBSCORES = DEFAULT_TABLE.subscores
+
+
+def ramp(x: float | None, good: float, bad: float) -> float:
     """100 at ``good``, 0 at ``bad``, linear between, clipped; NaN counts as 0."""
     if x is None or not np.isfinite(x):
         return 0.0
@@ -67,13 +124,35 @@ def grade(composite: float, target_met: bool, binding: bool) -> str:
     return "fail"
 
 
-def evaluate(measures: dict[str, float], weights: dict[str, float]) -> dict[str, float]:
-    """Dimension scores and composite from measures (pure; hand-checkable)."""
+def effectiveness_score(met: bool, overshoot: float, quality: float, floor: float,
+                        overshoot_bad: float) -> float:  # fmt: skip
+    """Effectiveness from completion and the other sub-scores' weighted mean
+    ``quality`` (0-100): ``floor + (100 - floor) x q`` if the target is met,
+    ``floor x (1 - min(1, overshoot / overshoot_bad)) x (1 + q) / 2`` if not
+    (q = quality / 100), so every miss scores below every run that meets it."""
+    q = quality / 100.0
+    if met:
+        return floor + (100.0 - floor) * q
+    return floor * (1.0 - min(1.0, max(overshoot, 0.0) / overshoot_bad)) * (1.0 + q) / 2.0
+
+
+def evaluate(
+    measures: Mapping[str, float], table: EvaluationTable = DEFAULT_TABLE
+) -> dict[str, float]:
+    """Dimension scores, composite and stage indicators from measures (pure;
+    hand-checkable).  Effectiveness needs ``target_met`` and ``overshoot``."""
     out: dict[str, float] = {}
-    for dim, subs in SUBSCORES.items():
+    for dim, subs in table.subscores.items():
         total_w = sum(w for *_, w in subs)
         out[dim] = sum(w * ramp(measures[name], good, bad) for name, good, bad, w in subs) / total_w
-    out["composite"] = sum(weights[d] * out[d] for d in SUBSCORES) / sum(weights.values())
+    out["effectiveness"] = effectiveness_score(
+        measures["target_met"] >= 0.5, measures["overshoot"], out["effectiveness"],
+        table.completion_floor, table.overshoot_bad,
+    )  # fmt: skip
+    cw = table.composite_weights
+    out["composite"] = sum(cw[d] * out[d] for d in DIMENSIONS) / sum(cw.values())
+    for stage, names in STAGES.items():
+        out[f"stage_{stage}"] = float(np.mean([ramp(measures[n], *table.refs[n]) for n in names]))
     return out
 
 
@@ -81,33 +160,121 @@ def _div(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 
 
+@dataclass(frozen=True)
+class CentralTarget:
+    """The centre's binding target of one period, from official base-year statistics."""
+
+    base_city_mt: np.ndarray  # official base-year emissions per city
+    gdp_base_city: np.ndarray  # base-year GDP per city (bn CNY)
+    base_mt: float
+    base_intensity: float  # Mt per bn CNY
+    target_intensity: float  # final-year intensity the target allows
+    cap_path: np.ndarray  # Mt per plan year: base x (1 + total_change)^(k / years)
+    cap_mt: float  # period total the cap allows
+
+
+def official_base(
+    seed: int, base_year_idx: int, true_base: np.ndarray, stat_error: float
+) -> np.ndarray:
+    """Base-year emissions per city as the official statistics publish them:
+    truth x (1 + stat_error x z), z from the centre's own stream (one draw per
+    base year and city), the same whatever the regime or monitoring setting."""
+    ss = np.random.SeedSequence(seed, spawn_key=(CENTRE_STREAM, base_year_idx))
+    z = np.random.default_rng(ss).standard_normal(true_base.size)
+    return true_base * (1.0 + stat_error * z)
+
+
+def central_target(model, plan) -> CentralTarget:
+    """The centre's target of ``plan``'s period (see the module docstring)."""
+    st = model.stats
+    b0 = 4 * plan.base_year_idx
+    E_b = official_base(int(model.seed), plan.base_year_idx, st.emissions[b0 : b0 + 4].sum(axis=0),
+                        float(model.sc["monitoring.stat_error"]))  # fmt: skip
+    G_b = st.gdp[b0 : b0 + 4].sum(axis=0)
+    base = float(E_b.sum())
+    I0 = base / float(G_b.sum())
+    k = np.arange(1, plan.years + 1)
+    cap_path = base * (1.0 + plan.total_change) ** (k / plan.years)
+    return CentralTarget(E_b, G_b, base, I0, I0 * (1.0 - plan.intensity_target), cap_path,
+                         float(cap_path.sum()))  # fmt: skip
+
+
+def _period_events(model, kinds: tuple[str, ...], t0: int, t1: int) -> list[dict[str, np.ndarray]]:
+    """Event chunks of the given kinds logged in quarters t0..t1 (column arrays)."""
+    out = []
+    for ch in model.events._chunks:  # column chunks; one kind and quarter per chunk
+        if ch["kind"].size and ch["kind"][0] in kinds and t0 <= int(ch["t"][0]) <= t1:
+            out.append(ch)
+    return out
+
+
+def _assessment_share(model, t0: int, t1: int) -> float:
+    """Share of proposed (non-major) project emissions of quarters t0..t1 decided
+    by an enforced carbon assessment: rejected, or approved after passing it."""
+    enforced = total = 0.0
+    for ch in _period_events(model, ("project_approved", "project_rejected"), t0, t1):
+        e = float(np.nansum(ch["amount"]))
+        total += e
+        if ch["kind"][0] == "project_rejected" or ch["detail"][0] == "carbon assessment passed":
+            enforced += e
+    return enforced / total if total > 0 else 1.0
+
+
+def _fast_error(st, q0: int, q1: int, t_end: int) -> tuple[np.ndarray, float, float]:
+    """MAPE per city, MAPE and mean bias of the fast estimates of quarters
+    q0 <= q < q1 made by the end of quarter ``t_end`` (NaN where none)."""
+    fast = st.fast[q0:q1]
+    truth = st.emissions[q0:q1]
+    ok = ~np.isnan(fast) & (st.fast_made_at[q0:q1] >= 0) & (st.fast_made_at[q0:q1] <= t_end)
+    err = np.where(ok, (fast - truth) / np.where(ok & (truth != 0), truth, 1.0), np.nan)
+    if not ok.any():
+        return np.full(truth.shape[1], np.nan), float("nan"), float("nan")
+    with warnings.catch_warnings():  # cities without estimates give NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return (
+            np.nanmean(np.abs(err), axis=0),
+            float(np.nanmean(np.abs(err))),
+            float(np.nanmean(err)),
+        )
+
+
 def final_account(model, plan, cf=None) -> dict[str, Any]:
-    """The five-year final account of one plan period (flat measures + per city)."""
+    """The five-year final account of one plan period (flat measures + per city),
+    from the period's data up to its last annual account (quarter ``plan.end_t``)."""
     v = model.sc.values
     st = model.stats
     q0, q1 = plan.p0, plan.end_t + 1
-    b0 = 4 * plan.base_year_idx
+    t_end = plan.end_t
     E = st.emissions[q0:q1]
     G = st.gdp[q0:q1]
     E_y = E.reshape(plan.years, 4, -1).sum(axis=1)  # years x cities
     G_y = G.reshape(plan.years, 4, -1).sum(axis=1)
-    E_b = st.emissions[b0 : b0 + 4].sum(axis=0)
-    G_b = st.gdp[b0 : b0 + 4].sum(axis=0)
-    # dual-control completion (province)
-    I_base = E_b.sum() / G_b.sum()
-    I_final = E_y[-1].sum() / G_y[-1].sum()
-    achieved = 1.0 - I_final / I_base
+    ct = central_target(model, plan)
+    # completion against the centre's target
+    I_final = float(E_y[-1].sum() / G_y[-1].sum())
+    achieved = 1.0 - I_final / ct.base_intensity
     total = float(E_y.sum())
-    budget = float(plan.budget.sum())
+    over_int = max(0.0, I_final / ct.target_intensity - 1.0)
+    over_tot = max(0.0, total / ct.cap_mt - 1.0)
+    margin_int = max(0.0, 1.0 - I_final / ct.target_intensity)
+    margin_tot = max(0.0, 1.0 - total / ct.cap_mt)
+    if plan.mode == "intensity":
+        overshoot, overachievement = over_int, margin_int
+    elif plan.mode == "total":
+        overshoot, overachievement = over_tot, margin_tot
+    else:  # dual: the larger miss; the slack left on the tighter control
+        overshoot, overachievement = max(over_int, over_tot), min(margin_int, margin_tot)
+    int_met = over_int <= MET_TOLERANCE
+    tot_met = over_tot <= MET_TOLERANCE
+    target_met = overshoot <= MET_TOLERANCE
+    budget = float(plan.budget.sum())  # the province's own (internal) budget
     held = plan.held_to  # cities x years, what each year was held to (after trades)
-    int_met = achieved >= plan.intensity_target - 1e-9
-    tot_met = total <= budget * (1 + 1e-9)
-    target_met = {"intensity": int_met, "total": tot_met}.get(plan.mode, int_met and tot_met)
     # cities
     city_total = E_y.sum(axis=0)
     city_held = np.nansum(held, axis=1)
     compliance = city_total / city_held
-    city_int = 1.0 - (E_y[-1] / G_y[-1]) / (E_b / G_b)
+    city_initial = plan.T_initial.sum(axis=1)
+    city_int = 1.0 - (E_y[-1] / G_y[-1]) / (ct.base_city_mt / ct.gdp_base_city)
     city_target_int = 1.0 - plan.I_path[:, -1] / (plan.E_base / plan.gdp_base)
     # counterfactual comparisons
     if cf is not None:
@@ -128,7 +295,8 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         rl_ = rq["restriction_gdp_loss"][q0:q1].sum(axis=1)
         ab_ = rq["abatement_mt"][q0:q1].sum(axis=1)
         parts = [_div(x[-4:].sum(), x.sum()) for x in (rl_, ab_) if x.sum() > 0]
-    end_all = float(np.mean(parts)) if parts else 0.2  # nothing to spread: count as even (0.2)
+    # nothing to spread: count as an even spread (one year in the period's years)
+    end_all = float(np.mean(parts)) if parts else 1.0 / plan.years
     fiscal = float(rq["fiscal_cost"][q0:q1].sum())
     revenue = float(rq["pricing_revenue"][q0:q1].sum())
     restr_loss = float(rq["restriction_gdp_loss"][q0:q1].sum())
@@ -136,32 +304,55 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
     end_restr = _div(rl[-4:].sum(), rl.sum())
     status = model.q_status[q0:q1]
     switches = int((np.diff(model.q_package[q0:q1], axis=0) != 0).sum())
-    # warning lead time: city-years over target in truth, quarters between the
-    # first warning and the official publication of that year
+    # warning lead time: city-years over their target in truth (the target during the
+    # year, before the annual account's trades), quarters between the first warning
+    # (up to the period's last account) and the official publication
     leads = []
+    during = held - plan.traded
     for k in range(plan.years):
         yi = plan.p0 // 4 + k
         pub = 4 * yi + 3 + st.stat_lag
-        for c in np.flatnonzero(E_y[k] > held[:, k]):
-            w = np.flatnonzero(model.q_warning[4 * yi : min(pub, model.T), c] > 0)
+        for c in np.flatnonzero(E_y[k] > during[:, k]):
+            w = np.flatnonzero(model.q_warning[4 * yi : min(pub, t_end + 1), c] > 0)
             leads.append(float(pub - (4 * yi + w[0])) if w.size else 0.0)
-    fe = st.fast_error(q0, q1)
-    trades = [tr for tr in model.trade_log if q0 <= tr[0] < q1 + 1]
+    fast_on = model.regime.fast_monitoring
+    mape_city, mape, bias = _fast_error(st, q0, q1, t_end)
+    trades = [tr for tr in model.trade_log if q0 <= tr[0] <= t_end]
     volume = float(sum(tr[1] for tr in trades))
     deficit = float(np.nansum(np.clip(plan.accounted - (held - plan.traded), 0, None)))
     reserve_init = float(plan.reserve_initial.sum())
     listed = float(plan.listed.sum())
     reserve_used = _div(listed, reserve_init) if reserve_init > 0 else 0.0
     ab_mt = abatement if cf is not None else float(rq["abatement_mt"][q0:q1].sum() / 4)
+    acc = plan.accounted
+    with warnings.catch_warnings():  # years not (yet) accounted are NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        account_error = (
+            float(np.nanmean(np.abs(acc - E_y.T) / E_y.T))
+            if np.isfinite(acc).any()
+            else float("nan")
+        )
+    gdp_plan = float(plan.gdp_forecast.sum())
+    tol = v["evaluation.rationality.feasible_tolerance"]
+    table = evaluation_table(v)
     measures: dict[str, float] = {
         "intensity_target": plan.intensity_target,
         "intensity_reduction": float(achieved),
         "intensity_met": float(int_met),
         "total_emissions_mt": total,
+        "central_base_mt": ct.base_mt,
+        "central_base_intensity": ct.base_intensity,
+        "central_target_intensity": ct.target_intensity,
+        "final_intensity": I_final,
+        "central_cap_mt": ct.cap_mt,
         "total_budget_mt": budget,
         "total_met": float(tot_met),
         "target_met": float(target_met),
-        "overshoot": max(0.0, total / float(np.nansum(held)) - 1.0),
+        "overshoot": overshoot,
+        "overshoot_intensity": over_int,
+        "overshoot_total": over_tot,
+        "overachievement": overachievement,
+        "overshoot_vs_held": max(0.0, total / float(np.nansum(held)) - 1.0),
         "overshoot_vs_budget": max(0.0, total / budget - 1.0),
         "gdp_total_bn": float(G.sum()),
         "gdp_loss_bn": gdp_loss,
@@ -183,9 +374,12 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         "policy_volatility": _div(switches, model.C * plan.years),
         "overrun_quarter_share": float((status == OVERRUN).mean()),
         "plan_error": abs(total - budget) / budget,
+        "forecast_error_gdp": abs(float(G_y.sum()) - gdp_plan) / gdp_plan,
+        "allocation_dispersion": float(np.std(city_total / city_initial)),
+        "feasible_share": float(np.mean(city_total <= city_initial * (1.0 + tol))),
+        "base_year_error": abs(float(plan.E_base.sum()) - ct.base_mt) / ct.base_mt,
         "adjustment_size": plan.adjustment_volume / budget,
         "adjustments_per_city_year": plan.n_adjustments / (model.C * plan.years),
-        "feasible_share": float(np.mean(city_total <= plan.T_initial.sum(axis=1) * 1.03)),
         "compliance_dispersion": float(np.std(compliance)),
         "compliant_share": float(np.mean(compliance <= 1.0 + 1e-9)),
         "trade_volume_mt": volume,
@@ -194,20 +388,26 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         "reserve_initial_mt": reserve_init,
         "listed_quota_mt": listed,
         "reserve_use": reserve_used,
-        "monitoring_mape": fe["mape"] if model.regime.fast_monitoring else float("nan"),
-        "monitoring_bias": fe["bias"] if model.regime.fast_monitoring else float("nan"),
-        "warning_lead_quarters": float(np.mean(leads)) if leads else 6.0,
+        "assessment_share": _assessment_share(model, q0, t_end),
+        "monitoring_mape": mape if fast_on else float("nan"),
+        "monitoring_bias": bias if fast_on else float("nan"),
+        "monitoring_bias_abs": abs(bias) if fast_on else float("nan"),
+        # no city-year overran: nothing to warn of, the lead time counts as good
+        "warning_lead_quarters": float(np.mean(leads))
+        if leads
+        else table.refs["warning_lead_quarters"][0],
+        "account_error": account_error,
         "n_adjustments": float(plan.n_adjustments),
         "package_switches": float(switches),
     }
-    weights = {d: v[f"evaluation.weight_{d}"] for d in SUBSCORES}
-    scores = evaluate(measures, weights)
+    scores = evaluate(measures, table)
+    measures.update({f"stage_{s}": scores[f"stage_{s}"] for s in STAGES})
     cities = [
         {"city": name, "emissions_mt": float(city_total[c]), "held_to_mt": float(city_held[c]),
-         "initial_allocation_mt": float(plan.T_initial[c].sum()), "compliance_ratio": float(compliance[c]),
+         "initial_allocation_mt": float(city_initial[c]), "compliance_ratio": float(compliance[c]),
          "intensity_reduction": float(city_int[c]), "intensity_target": float(city_target_int[c]),
          "compliant": bool(compliance[c] <= 1.0 + 1e-9),
-         "monitoring_mape": float(fe["mape_city"][c]) if model.regime.fast_monitoring else float("nan")}
+         "monitoring_mape": float(mape_city[c]) if fast_on else float("nan")}
         for c, name in enumerate(model.sc.city_names)
     ]  # fmt: skip
     return {
@@ -218,7 +418,7 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         "regime": model.regime.name,
         "binding": plan.binding,
         "target_met": bool(target_met),
-        "dimensions": {d: scores[d] for d in SUBSCORES},
+        "dimensions": {d: scores[d] for d in DIMENSIONS},
         "composite": scores["composite"],
         "grade": grade(scores["composite"], bool(target_met), plan.binding),
         "measures": measures,

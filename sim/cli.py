@@ -227,7 +227,7 @@ def summary_text(result) -> str:
             f"period {fa['start_year']}-{fa['end_year']} ({fa['mode']}-led)",
             f"  intensity reduction {m['intensity_reduction']:.1%} vs target {m['intensity_target']:.1%}"
             + (f"  -> {'met' if m['intensity_met'] else 'MISSED'}" if fa["mode"] != "total" else "  (not binding)"),
-            f"  emissions {m['total_emissions_mt']:.0f} Mt vs budget {m['total_budget_mt']:.0f} Mt"
+            f"  emissions {m['total_emissions_mt']:.0f} Mt vs central cap {m['central_cap_mt']:.0f} Mt"
             + (f"  -> {'within' if m['total_met'] else 'OVER'}" if fa["mode"] != "intensity" else "  (not binding)"),
             f"  GDP loss vs no local policy {_fmt(m['gdp_loss_bn'], '.0f')} bn CNY ({_fmt(m['gdp_loss_share'] * 100, '.2f')} %),"
             f" {_fmt(m['end_loadedness_gdp'] * 100, '.0f')} % of it in the final year",

@@ -21,7 +21,7 @@ from sim.scenario import Scenario
 HEADLINE = (
     ("target_met", "target met (share of replicates)"),
     ("intensity_reduction", "intensity reduction"),
-    ("overshoot", "overshoot of held-to budget"),
+    ("overshoot", "overshoot of the central target"),
     ("gdp_loss_share", "GDP loss vs no-policy (share)"),
     ("gdp_loss_bn", "GDP loss vs no-policy (bn CNY)"),
     ("restriction_gdp_loss_bn", "of which production restriction (bn CNY)"),

@@ -31,6 +31,8 @@ PACKAGE_KEYS: tuple[str, ...] = ("surplus", "balance", "overrun_orange", "overru
 FACTS = "shared/FACTS.md"
 SEED = "seed paper (Zhang, Mu, Li 2025)"
 ASSUMED = "modelling assumption"
+VARY = "assumption: vary it in sensitivity analysis"
+ALLOC_WEIGHTS = "assumption (the seed paper names the methods, gives no weights): vary it in sensitivity analysis"
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,78 @@ def instrument_params(instruments: dict | None = None) -> list[Param]:
     return out
 
 
+# --------------------------------------------------------------------------
+# Quality evaluation of the five-year final account (MODEL.md 4.8, docs/ODD.md
+# 8.11).  Every sub-measure is scored linearly from ``good`` (100 points) to
+# ``bad`` (0 points); a dimension is the weighted mean of its sub-scores.  One
+# row per reference value and weight: evaluation.<dimension>.<measure>.good /
+# .bad / .weight, and evaluation.stage.<measure>.good / .bad for measures only
+# the stage indicators use.  The seed paper names the dimensions but gives no
+# numbers: each reference value says where it comes from.
+# --------------------------------------------------------------------------
+_ENDS = "the ends of a share (no judgement)"
+EVALUATION_MEASURES: dict[str, tuple[tuple[str, float, float, float, float, str, str], ...]] = {
+    # dimension: (measure, good, bad, weight, upper bound of good/bad, source of good/bad, description)
+    "rationality": (
+        ("plan_error", 0.0, 0.15, 0.3, 1.0, "judgement: 15 % off the initial budget scores 0 (the UK's third budget ended 15 % under, " + FACTS + "); " + VARY, "|period emissions - initial province budget| / budget"),
+        ("forecast_error_gdp", 0.0, 0.10, 0.2, 1.0, "judgement: 10 % is about two years of 5 % growth (" + FACTS + "); " + VARY, "|period GDP - initial plan's GDP forecast| / forecast"),
+        ("allocation_dispersion", 0.0, 0.20, 0.2, 1.0, VARY, "s.d. over cities of emissions / initial allocation"),
+        ("feasible_share", 1.0, 0.0, 0.3, 1.0, _ENDS, "share of cities within 3 % of their initial allocation"),
+    ),
+    "effectiveness": (
+        ("overrun_quarter_share", 0.0, 0.5, 0.15, 1.0, VARY, "share of city-quarters in overrun"),
+        ("gdp_loss_per_mt", 0.0, 2.0, 0.25, 100.0, "assumption (2.0 bn CNY/Mt = 2,000 CNY/t): " + VARY, "GDP loss per Mt abated"),
+        ("end_loadedness", 0.2, 0.8, 0.3, 1.0, "0.2 = one year in five (an even spread); 0.8 " + VARY, "final-year share of GDP loss and abatement"),
+        ("policy_volatility", 0.0, 1.0, 0.1, 10.0, VARY, "package switches per city-year"),
+        ("overachievement", 0.0, 0.10, 0.2, 1.0, "judgement: beating the binding target by 10 % (of its intensity or cap) is wasted effort; " + VARY, "margin by which the binding target was beaten"),
+    ),
+    "coordination": (
+        ("compliance_dispersion", 0.0, 0.20, 0.25, 1.0, VARY, "s.d. over cities of emissions / held-to target"),
+        ("compliant_share", 1.0, 0.0, 0.25, 1.0, _ENDS, "share of cities within their held-to target"),
+        ("deficit_covered_by_trade", 1.0, 0.0, 0.2, 1.0, _ENDS, "share of accounted deficits covered by trades"),
+        ("reserve_use", 0.5, 0.0, 0.15, 1.0, VARY, "listed quota / reserve"),
+        ("assessment_share", 1.0, 0.0, 0.15, 1.0, _ENDS, "share of proposed project emissions decided by an enforced carbon assessment"),
+    ),
+    "capacity": (
+        ("fiscal_cost_per_mt", 0.0, 0.5, 0.35, 100.0, "assumption (0.5 bn CNY/Mt = 500 CNY/t): " + VARY, "fiscal cost per Mt abated"),
+        ("monitoring_mape", 0.0, 0.15, 0.35, 1.0, "electricity-based estimates deviate 8.7-12.9 % on average (" + FACTS + "); 15 % scores 0", "fast-estimate MAPE"),
+        ("warning_lead_quarters", 6.0, 0.0, 0.3, 20.0, "official statistics lag about 18 months = 6 quarters (" + FACTS + ")", "quarters a warning came before the official statistics"),
+    ),
+}  # fmt: skip
+# measures used only by the stage indicators: (measure, good, bad, source, description)
+STAGE_MEASURES: tuple[tuple[str, float, float, str, str], ...] = (
+    ("base_year_error", 0.0, 0.10, VARY, "|province's base-year estimate - official figure| / official figure"),
+    ("monitoring_bias_abs", 0.0, 0.10, "Carbon Monitor national estimates are within 6-10 % (2 sd, " + FACTS + ")", "|mean signed fast-estimate error|"),
+    ("account_error", 0.0, 0.10, VARY, "mean |annual account's city figure - truth| / truth"),
+)  # fmt: skip
+
+
+def _evaluation_params() -> list[Param]:
+    out = []
+    for dim, rows in EVALUATION_MEASURES.items():
+        for m, good, bad, w, hi, src, desc in rows:
+            out += [
+                _p(f"evaluation.{dim}.{m}.good", float, good, "-", 0.0, hi, desc=f"{dim}: value of {m} ({desc}) that scores 100", source=src),
+                _p(f"evaluation.{dim}.{m}.bad", float, bad, "-", 0.0, hi, desc=f"{dim}: value of {m} that scores 0", source=src),
+                _p(f"evaluation.{dim}.{m}.weight", float, w, "weight", 0.0, 1.0, desc=f"weight of {m} in {dim} (normalised over the dimension)", source=VARY),
+            ]  # fmt: skip
+    for m, good, bad, src, desc in STAGE_MEASURES:
+        out += [
+            _p(f"evaluation.stage.{m}.good", float, good, "-", 0.0, 1.0, desc=f"stage indicators: value of {m} ({desc}) that scores 100", source=src),
+            _p(f"evaluation.stage.{m}.bad", float, bad, "-", 0.0, 1.0, desc=f"stage indicators: value of {m} that scores 0", source=src),
+        ]  # fmt: skip
+    out += [
+        _p("evaluation.rationality.feasible_tolerance", float, 0.03, "share", 0.0, 1.0,
+           desc="a city's initial allocation proved feasible if its period emissions stay within (1 + this) x it", source=VARY),
+        _p("evaluation.effectiveness.completion_floor", float, 50.0, "points", 1.0, 99.0,
+           desc="effectiveness of a period that meets its target is at least this; a miss scores below it", source=VARY),
+        _p("evaluation.effectiveness.overshoot.bad", float, 0.10, "share", 0.001, 1.0,
+           desc="overshoot of the central target at which a missed period's effectiveness reaches 0",
+           source="judgement: the 14th FYP ended about 6 points short of -18 % (" + FACTS + "); " + VARY),
+    ]  # fmt: skip
+    return out
+
+
 _GLOBAL: list[Param] = [
     # province and population
     _p("province.name", str, "Eastern province", desc="label used in reports"),
@@ -324,11 +398,11 @@ _GLOBAL: list[Param] = [
     _p("plan.scenario_growth_spread", float, 0.01, "1/yr", 0.0, 0.05, desc="low/high forecast scenarios: expectation -/+ this"),
     _p("plan.max_policy_cut", float, 0.03, "1/yr", 0.0, 0.2,
        desc="largest yearly intensity cut beyond trend that the plan treats as feasible"),
-    _p("plan.weight_grandfathering", float, 0.4, "weight", 0.0, 1.0, desc="vertical allocation weight: historic emissions", source=SEED),
-    _p("plan.weight_intensity", float, 0.4, "weight", 0.0, 1.0, desc="vertical allocation weight: forecast GDP x the city's base intensity cut by the target, smaller cuts for heavier industry", source=SEED),
-    _p("plan.weight_equality", float, 0.0, "weight", 0.0, 1.0, desc="vertical allocation weight: population", source=SEED),
-    _p("plan.weight_efficiency", float, 0.1, "weight", 0.0, 1.0, desc="vertical allocation weight: GDP x provincial benchmark intensity", source=SEED),
-    _p("plan.weight_potential", float, 0.1, "weight", 0.0, 1.0, desc="vertical allocation weight: emissions net of abatement potential", source=SEED),
+    _p("plan.weight_grandfathering", float, 0.4, "weight", 0.0, 1.0, desc="vertical allocation weight: historic emissions", source=ALLOC_WEIGHTS),
+    _p("plan.weight_intensity", float, 0.4, "weight", 0.0, 1.0, desc="vertical allocation weight: forecast GDP x the city's base intensity cut by the target, smaller cuts for heavier industry", source=ALLOC_WEIGHTS),
+    _p("plan.weight_equality", float, 0.0, "weight", 0.0, 1.0, desc="vertical allocation weight: population", source=ALLOC_WEIGHTS),
+    _p("plan.weight_efficiency", float, 0.1, "weight", 0.0, 1.0, desc="vertical allocation weight: GDP x provincial benchmark intensity", source=ALLOC_WEIGHTS),
+    _p("plan.weight_potential", float, 0.1, "weight", 0.0, 1.0, desc="vertical allocation weight: emissions net of abatement potential", source=ALLOC_WEIGHTS),
     _p("plan.structure_elasticity", float, 1.0, "-", 0.0, 2.0, desc="intensity method: city cut = target x (industry share / mean)^-elasticity"),
     _p("plan.negotiation_tolerance", float, 0.03, "share", 0.0, 0.5, desc="shortfall against own need (share of allocation) above which a city appeals", source=SEED),
     _p("plan.negotiation_grant", float, 0.5, "share", 0.0, 1.0, desc="share of an appealing city's shortfall granted from the reserve"),
@@ -382,11 +456,12 @@ _GLOBAL: list[Param] = [
        desc="traditional: the campaign may start only this many quarters before the period ends"),
     _p("regime.campaign_max_restriction", float, 0.6, "share", 0.0, 0.95, desc="traditional: largest output share a campaign withholds"),
     # final account (MODEL.md 4.8)
-    _p("evaluation.weight_rationality", float, 0.25, "weight", 0.0, 1.0, desc="weight of target rationality in the composite", source=SEED),
-    _p("evaluation.weight_effectiveness", float, 0.35, "weight", 0.0, 1.0, desc="weight of execution effectiveness", source=SEED),
-    _p("evaluation.weight_coordination", float, 0.2, "weight", 0.0, 1.0, desc="weight of coordination", source=SEED),
-    _p("evaluation.weight_capacity", float, 0.2, "weight", 0.0, 1.0, desc="weight of funding and capacity building", source=SEED),
+    _p("evaluation.weight_rationality", float, 0.25, "weight", 0.0, 1.0, desc="weight of target rationality in the composite", source=VARY),
+    _p("evaluation.weight_effectiveness", float, 0.35, "weight", 0.0, 1.0, desc="weight of execution effectiveness", source=VARY),
+    _p("evaluation.weight_coordination", float, 0.2, "weight", 0.0, 1.0, desc="weight of coordination", source=VARY),
+    _p("evaluation.weight_capacity", float, 0.2, "weight", 0.0, 1.0, desc="weight of funding and capacity building", source=VARY),
     _p("evaluation.counterfactual", bool, True, desc="run the no-policy counterfactual for cost-per-Mt measures"),
+    *_evaluation_params(),
 ]  # fmt: skip
 
 PARAMS: dict[str, Param] = {p.name: p for p in [*_GLOBAL, *_sector_params(), *instrument_params()]}

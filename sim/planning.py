@@ -121,9 +121,14 @@ def budget_path(E_base: float, gdp_base: float, gdp: np.ndarray, years: int, mod
 
 
 def annual_targets(path: np.ndarray, shape: str, tilt: float) -> np.ndarray:
-    """Split the period budget (sum of ``path``) into annual targets.
-    ``path`` follows the budget path, ``flat`` gives equal years, and
-    ``front_loaded`` tilts the path so earlier years are tighter (same total)."""
+    """Split the period budget along ``path`` into annual targets.
+
+    ``path`` follows the budget path; ``flat`` gives equal years (same total);
+    ``front_loaded`` makes earlier years tighter without loosening any year:
+    year k (0-based, of n) gets ``path_k x (1 - tilt x (n - 1 - k) / (n - 1))``,
+    so the first year is ``1 - tilt`` of the path, the final year is on it and
+    no year exceeds the path (in total mode: the cap path), at the price of a
+    period total below the path's."""
     total = path.sum()
     n = path.size
     if shape == "path":
@@ -131,9 +136,7 @@ def annual_targets(path: np.ndarray, shape: str, tilt: float) -> np.ndarray:
     if shape == "flat":
         return np.full(n, total / n)
     if shape == "front_loaded":
-        pos = (np.arange(n) - (n - 1) / 2) / max(n - 1, 1)  # -0.5 .. 0.5
-        w = path * (1.0 + 2 * tilt * pos)
-        return w * total / w.sum()
+        return path * (1.0 - tilt * (n - 1 - np.arange(n)) / max(n - 1, 1))
     raise ValueError(f"unknown annual shape {shape!r}")
 
 

@@ -297,6 +297,12 @@ def _check_consistency(sc: Scenario) -> None:
         raise ScenarioError(
             "monitoring.red_threshold: must not be below monitoring.overrun_threshold"
         )
+    from sim.accounts import evaluation_table  # the evaluation's own checks (good != bad)
+
+    try:
+        evaluation_table(v)
+    except ValueError as e:
+        raise ScenarioError(str(e)) from None
     if not sc.cities:
         raise ScenarioError("cities: at least one [[cities]] record is needed")
     names = [c["name"] for c in sc.cities]

@@ -10,19 +10,8 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, run
-from sim.accounts import SUBSCORES, evaluate, grade, ramp
+from sim.accounts import DIMENSIONS, evaluate, evaluation_table, grade, ramp
 from sim.model import CarbonBudgetModel
-
-WEIGHTS = {"rationality": 0.25, "effectiveness": 0.35, "coordination": 0.2, "capacity": 0.2}
-
-
-def good_measures() -> dict[str, float]:
-    return {name: good for subs in SUBSCORES.values() for name, good, _, _ in subs}
-
-
-def bad_measures() -> dict[str, float]:
-    return {name: bad for subs in SUBSCORES.values() for name, _, bad, _ in subs}
-
 
 # -------------------------------------------------------------------- ramp --
 
@@ -46,55 +35,6 @@ def bad_measures() -> dict[str, float]:
 )
 def test_ramp(x, good, bad, score):
     assert ramp(x, good, bad) == pytest.approx(score, abs=1e-9)
-
-
-# ---------------------------------------------------------------- evaluate --
-
-
-def test_evaluate_all_good_and_all_bad():
-    out = evaluate(good_measures(), WEIGHTS)
-    for d in SUBSCORES:
-        assert out[d] == pytest.approx(100.0)
-    assert out["composite"] == pytest.approx(100.0)
-    out = evaluate(bad_measures(), WEIGHTS)
-    for d in SUBSCORES:
-        assert out[d] == pytest.approx(0.0)
-    assert out["composite"] == pytest.approx(0.0)
-
-
-def test_evaluate_hand_computed():
-    m = good_measures()
-    m["plan_error"] = 0.075  # 50 points, weight 0.35 in rationality
-    m["feasible_share"] = 0.5  # 50 points, weight 0.30
-    m["monitoring_mape"] = float("nan")  # 0 points, weight 0.35 in capacity
-    m["warning_lead_quarters"] = 3.0  # 50 points, weight 0.30
-    out = evaluate(m, WEIGHTS)
-    # rationality: (0.35 x 50 + 0.20 x 100 + 0.15 x 100 + 0.30 x 50) / 1.0 = 67.5
-    assert out["rationality"] == pytest.approx(67.5)
-    assert out["effectiveness"] == pytest.approx(100.0)
-    assert out["coordination"] == pytest.approx(100.0)
-    # capacity: (0.35 x 100 + 0.35 x 0 + 0.30 x 50) / 1.0 = 50
-    assert out["capacity"] == pytest.approx(50.0)
-    # composite: 0.25 x 67.5 + 0.35 x 100 + 0.2 x 100 + 0.2 x 50 = 81.875
-    assert out["composite"] == pytest.approx(81.875)
-
-
-def test_evaluate_weights_are_normalised():
-    m = good_measures()
-    m["overshoot"] = 0.1  # effectiveness loses 0.30 of 100 -> 70
-    w = {"rationality": 1.0, "effectiveness": 1.0, "coordination": 1.0, "capacity": 1.0}
-    out = evaluate(m, w)
-    assert out["effectiveness"] == pytest.approx(70.0)
-    assert out["composite"] == pytest.approx((100 + 70 + 100 + 100) / 4)
-
-
-def test_evaluate_nan_sub_measure_counts_as_zero():
-    m = good_measures()
-    m["gdp_loss_per_mt"] = float("nan")  # weight 0.20 in effectiveness
-    out = evaluate(m, WEIGHTS)
-    assert out["effectiveness"] == pytest.approx(80.0)
-    # composite 100 - 0.35 x 20 = 93
-    assert out["composite"] == pytest.approx(93.0)
 
 
 # ------------------------------------------------------------------- grade --
@@ -131,9 +71,9 @@ def test_final_account_structure(tiny_run):
     for d, s in fa["dimensions"].items():
         assert 0.0 <= s <= 100.0, d
     # composite and grade follow from the measures by evaluate() and grade()
-    weights = {d: tiny_run.scenario[f"evaluation.weight_{d}"] for d in SUBSCORES}
-    scores = evaluate(fa["measures"], weights)
-    for d in SUBSCORES:
+    table = evaluation_table(tiny_run.scenario.values)
+    scores = evaluate(fa["measures"], table)
+    for d in DIMENSIONS:
         assert fa["dimensions"][d] == pytest.approx(scores[d], rel=1e-12)
     assert fa["composite"] == pytest.approx(scores["composite"], rel=1e-12)
     assert fa["grade"] == grade(fa["composite"], fa["target_met"], fa["binding"])
@@ -141,7 +81,7 @@ def test_final_account_structure(tiny_run):
     # measures: flat, every value a float (not a bool, not a container)
     for k, v in fa["measures"].items():
         assert type(v) is float, (k, type(v))
-    needed = {name for subs in SUBSCORES.values() for name, *_ in subs}
+    needed = set(table.refs) | {"overshoot", "target_met"}
     assert needed <= set(fa["measures"])
     assert fa["measures"]["target_met"] == float(fa["target_met"])
     # per city
@@ -161,13 +101,20 @@ def test_final_account_totals_match_the_annual_table(default_run):
     ann = ann[(ann["city"] == "province") & (ann["period"] == 0)]
     assert fa["measures"]["total_emissions_mt"] == pytest.approx(ann["emissions"].sum(), rel=1e-12)
     assert fa["measures"]["gdp_total_bn"] == pytest.approx(ann["gdp"].sum(), rel=1e-12)
-    # intensity reduction: final-year intensity against the base year (the year before)
+    # intensity reduction: true final-year intensity against the centre's base intensity
+    # (official base-year emissions / base-year GDP; the base year is the year before)
+    m = fa["measures"]
     base = default_run.annual[(default_run.annual["city"] == "province")
                               & (default_run.annual["year"] == 2025)].iloc[0]  # fmt: skip
     final = ann[ann["year"] == 2030].iloc[0]
-    achieved = 1 - (final["emissions"] / final["gdp"]) / (base["emissions"] / base["gdp"])
-    assert fa["measures"]["intensity_reduction"] == pytest.approx(achieved, rel=1e-12)
-    assert fa["measures"]["intensity_met"] == float(achieved >= 0.17 - 1e-9)
+    assert m["final_intensity"] == pytest.approx(final["emissions"] / final["gdp"], rel=1e-12)
+    assert m["central_base_intensity"] == pytest.approx(m["central_base_mt"] / base["gdp"])
+    # the official figure differs from truth by the statistical error (s.d. 1 % per city)
+    assert abs(m["central_base_mt"] / base["emissions"] - 1) < 0.03
+    achieved = 1 - m["final_intensity"] / m["central_base_intensity"]
+    assert m["intensity_reduction"] == pytest.approx(achieved, rel=1e-12)
+    assert m["intensity_met"] == float(achieved >= 0.17 - 1e-9)
+    assert m["central_target_intensity"] == pytest.approx(0.83 * m["central_base_intensity"])
 
 
 @pytest.mark.parametrize("regime", ["budget", "traditional"])

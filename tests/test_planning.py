@@ -94,7 +94,7 @@ def test_budget_path_intensity_final_year_meets_target():
 PATH = np.array([100.0, 96.0, 92.0, 88.0, 84.0])  # total 460
 
 
-@pytest.mark.parametrize("shape", ["path", "flat", "front_loaded"])
+@pytest.mark.parametrize("shape", ["path", "flat"])
 def test_annual_targets_keep_the_total(shape):
     out = planning.annual_targets(PATH, shape, 0.1)
     assert out.sum() == pytest.approx(460.0, rel=1e-13)
@@ -104,12 +104,11 @@ def test_annual_targets_keep_the_total(shape):
 def test_annual_targets_values():
     np.testing.assert_array_equal(planning.annual_targets(PATH, "path", 0.1), PATH)
     np.testing.assert_allclose(planning.annual_targets(PATH, "flat", 0.1), [92.0] * 5)
-    # tilt 0.1: weights 1 + 0.2 * (-0.5, -0.25, 0, 0.25, 0.5) = (0.9, 0.95, 1, 1.05, 1.1)
-    # path x weights = (90, 91.2, 92, 92.4, 92.4), sum 458, rescaled by 460 / 458
+    # tilt 0.1: factors 1 - 0.1 x (4, 3, 2, 1, 0) / 4 = (0.9, 0.925, 0.95, 0.975, 1)
     fl = planning.annual_targets(PATH, "front_loaded", 0.1)
-    np.testing.assert_allclose(fl, np.array([90, 91.2, 92, 92.4, 92.4]) * 460 / 458, rtol=1e-12)
+    np.testing.assert_allclose(fl, [90.0, 88.8, 87.4, 85.8, 84.0], rtol=1e-12)
     assert fl[0] < PATH[0]  # earlier years tighter than the path
-    assert fl[-1] > PATH[-1]
+    assert np.all(fl <= PATH) and fl[-1] == PATH[-1]  # no year looser than the (cap) path
 
 
 def test_annual_targets_path_is_a_copy_and_bad_shape_raises():
