@@ -111,6 +111,8 @@ def analyze(path: str | Path, outputs: list[str] | None = None, resamples: int =
         if counts["left"]:
             report.refusals.append(f"{method} indices: {counts['left']:,} runs are not done yet; finish the sweep (run the same command again) first")  # fmt: skip
         else:
+            if method == "fast":
+                report.notes.append("note: eFAST bootstrap intervals are indicative only (SALib issue 649)")  # fmt: skip
             idx, conv = _indices(spec, design, ok, outputs, labels, cont, resamples, seed, report)
             tables["indices"], tables["convergence"] = idx, conv
     if spec["replicates"] > 1:

@@ -54,9 +54,14 @@ def morris_indices(problem: dict[str, Any], x: np.ndarray, y: np.ndarray, num_le
 
 def fast_indices(problem: dict[str, Any], y: np.ndarray, m: int, resamples: int, seed: int,
                  conf_level: float = 0.95) -> Rows:  # fmt: skip
+    import warnings
+
     from SALib.analyze import fast
 
-    with np.errstate(all="ignore"):
+    # SALib warns that bootstrap intervals of eFAST are indicative only; the
+    # analysis report says so once (sim.analysis.report) instead
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="FAST confidence intervals", category=UserWarning)
         r = fast.analyze(problem, y, M=m, num_resamples=resamples, conf_level=conf_level, seed=seed)
     rows: Rows = []
     for i, f in enumerate(problem["names"]):

@@ -29,8 +29,9 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
 def seed_variance(
     ok: pd.DataFrame, outputs: list[str], cell_labels: dict[int, str]
 ) -> pd.DataFrame:
-    """Per cell and output: the mean variance across replicates of a design row
-    (seeds only) over the total variance of all runs of the cell."""
+    """Per cell and output: the share of the total sum of squares that lies
+    within design rows, i.e. between the replicates (seeds) of a row, over
+    rows with at least two successful replicates (one-way ANOVA; in [0, 1])."""
     rows: list[dict[str, Any]] = []
     for cell_value, g in ok.groupby("cell", sort=True):
         cell = int(str(cell_value))
@@ -38,16 +39,16 @@ def seed_variance(
             if o not in g:
                 continue
             v = g[["row", o]].dropna()
-            if len(v) < 3:
+            v = v[v.groupby("row")[o].transform("size") >= 2]
+            if v["row"].nunique() < 1 or len(v) < 3:
                 continue
-            total = float(v[o].var(ddof=1))
-            within = v.groupby("row")[o].var(ddof=1).dropna()
-            if within.empty:
-                continue
-            w = float(within.mean())
+            dev_row = v[o] - v.groupby("row")[o].transform("mean")
+            ss_within = float((dev_row**2).sum())
+            ss_total = float(((v[o] - v[o].mean()) ** 2).sum())
             rows.append({"cell": cell, "cell_label": cell_labels[cell], "output": o,
-                         "rows": int(within.size), "total_var": total, "within_row_var": w,
-                         "seed_share": w / total if total > 0 else math.nan})  # fmt: skip
+                         "rows": int(v["row"].nunique()), "runs": len(v), "ss_total": ss_total,
+                         "ss_within_rows": ss_within,
+                         "seed_share": ss_within / ss_total if ss_total > 0 else math.nan})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -74,7 +74,8 @@ class Plan:
         s = self.spec
         cont = ", ".join(f"{f.name} [{f.low:g}, {f.high:g}]" for f in s.continuous) or "none"
         cat = ", ".join(f"{f.name} ({len(f.levels)} levels)" for f in s.categorical) or "none"
-        shape = (f"{n_samples(s):,} design points x {n_cells(s)} level combinations x "
+        points = f"{n_samples(s):,} design points x " if s.method != "factorial" else ""
+        shape = (f"{points}{n_cells(s)} level combinations x "
                  f"{s.replicates} replicates = {self.n_runs:,} runs")  # fmt: skip
         world = ", ".join(f.name for f in s.world_factors)
         cf = (f"per design row (world factors vary: {world})" if world
