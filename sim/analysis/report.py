@@ -64,6 +64,14 @@ class Report:
             for (label, out), g in scalar.groupby(["cell_label", "output"], sort=False):
                 top = g.sort_values("value", ascending=False).iloc[0]
                 lines.append(f"  {out} [{label}]: {top['factor']} {top['value']:.3g} +- {top['conf']:.2g}")  # fmt: skip
+        lv = self.tables.get("levels")
+        if lv is not None and len(lv):
+            lines.append("by level (mean [95 % interval]):")
+            for (f, o), g in lv.groupby(["factor", "output"], sort=False):
+                if "@" in str(o):
+                    continue
+                cells = ", ".join(f"{r.level} {r.mean:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}]" for r in g.itertuples())  # fmt: skip
+                lines.append(f"  {o} by {f}: {cells}")
         for r in self.refusals:
             lines.append(f"refused: {r}")
         lines.append(f"tables and figures in {self.dir}/")
@@ -84,7 +92,7 @@ def analyze(path: str | Path, outputs: list[str] | None = None, resamples: int =
     if counts["done"] == 0:
         raise AnalysisError(f"{path}: no successful run stored yet ({counts['failed']} failed, {counts['left']} left)")  # fmt: skip
     measure_cols = [c for c in results.columns if c not in store.design().columns
-                    and c not in ("status", "error", "duration_s")]  # fmt: skip
+                    and c not in ("status", "error", "warning", "duration_s")]  # fmt: skip
     if outputs is None:
         outputs = list(spec.get("outputs_resolved") or spec.get("outputs") or [])
         outputs += [c for c in measure_cols if "@" in c and c.split("@")[0] in spec.get("series", [])]  # fmt: skip
@@ -96,6 +104,11 @@ def analyze(path: str | Path, outputs: list[str] | None = None, resamples: int =
     if counts["failed"]:
         report.notes.append(f"note: {counts['failed']:,} runs failed (see failed.csv); they are left out of every table")  # fmt: skip
 
+    if "warning" in results:
+        warned = int((results["warning"].fillna("") != "").sum())
+        if warned:
+            first = results.loc[results["warning"] != "", "warning"].iloc[0]
+            report.notes.append(f"note: {warned:,} runs raised a warning (column 'warning' of status.parquet), e.g. {first}")  # fmt: skip
     factors = spec["factors"]
     cont = [f for f in factors if f["kind"] == "continuous"]
     cat = [f["name"] for f in factors if f["kind"] == "categorical"]

@@ -128,6 +128,9 @@ def _status(args: argparse.Namespace) -> int:
         ok = st[st["status"] == "ok"]["duration_s"]
         if len(ok):
             print(f"median run time {ok.median() * 1e3:.1f} ms")
+        warned = st[st["warning"].fillna("") != ""] if "warning" in st else st.iloc[:0]
+        if len(warned):
+            print(f"{len(warned):,} runs raised a warning, e.g. {warned['warning'].iloc[0]}")
     if args.errors:
         for r in st[st["status"] == "failed"].itertuples():
             print(

@@ -114,7 +114,9 @@ def build_design(spec: ExperimentSpec) -> pd.DataFrame:
         "seed": np.tile(np.array(seeds, dtype=np.int64), len(rows)),
     }
     for j, f in enumerate(cont):
-        col = np.tile(x[:, j], len(cells))
+        # samplers scale the unit cube to [low, high] in floating point; the top
+        # level can land a hair above `high` (0.2 -> 0.20000000000000004)
+        col = np.clip(np.tile(x[:, j], len(cells)), f.low, f.high)
         if f.type == "int":
             if spec.method == "morris":
                 out[f"raw:{f.name}"] = np.repeat(col, R)

@@ -6,8 +6,8 @@
     DIR/design.parquet       the design table (one row per run, seeds included)
     DIR/manifest.json        versions, git commit, sessions (start, executor, workers)
     DIR/parts/part-*.parquet records as they arrived: run_id, status (ok|failed),
-                             error, duration_s, then every measure and series column
-    DIR/status.parquet       run_id, row, replicate, seed, status, error, duration_s
+                             error, warning, duration_s, then every measure and series column
+    DIR/status.parquet       run_id, row, replicate, seed, status, error, warning, duration_s
     DIR/results.parquet      the design joined with the measures, by run_id
                              (status and results are rewritten at the end of a session)
     DIR/analysis/            tables and figures of ``experiment analyze``
@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from sim.experiment.spec import ExperimentError
 
-STATUS_COLUMNS = ["run_id", "status", "error", "duration_s"]
+STATUS_COLUMNS = ["run_id", "status", "error", "warning", "duration_s"]
 DESIGN_META = ["run_id", "row", "cell", "sample", "replicate", "seed"]
 
 
@@ -107,6 +108,7 @@ class Store:
         df = pd.DataFrame.from_records(records)
         df["error"] = df["error"].astype(str)
         df["status"] = df["status"].astype(str)
+        df["warning"] = df["warning"].astype(str)
         existing = sorted(self.parts_dir.glob("part-*.parquet"))
         idx = int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
         _atomic_write(self.parts_dir / f"part-{idx:06d}.parquet", lambda t: df.to_parquet(t, index=False))  # fmt: skip
@@ -120,7 +122,8 @@ class Store:
             if columns is None:
                 frames.append(pd.read_parquet(p))
             else:
-                frames.append(pd.read_parquet(p, columns=columns))
+                have = pq.read_schema(p).names
+                frames.append(pd.read_parquet(p, columns=[c for c in columns if c in have]))
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in (columns or STATUS_COLUMNS)})
         df = pd.concat(frames, ignore_index=True)

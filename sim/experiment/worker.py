@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,17 +59,20 @@ def run_chunk(job: Job, tasks: list[Task]) -> list[dict[str, Any]]:
     out = []
     for run_id, row, seed, overrides, world in tasks:
         t0 = time.perf_counter()
-        try:
-            if job.model == "ishigami":
-                values = ishigami(overrides, seed, job.model_options)
-            else:
-                values = _simulate(job, row, seed, overrides, world)
-            rec: dict[str, Any] = {"run_id": run_id, "status": "ok", "error": ""}
-        except Exception as exc:  # a failing run is recorded; the sweep goes on
-            values = {}
-            msg = " ".join(str(exc).split())
-            rec = {"run_id": run_id, "status": "failed", "error": f"{type(exc).__name__}: {msg}"}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                if job.model == "ishigami":
+                    values = ishigami(overrides, seed, job.model_options)
+                else:
+                    values = _simulate(job, row, seed, overrides, world)
+                rec: dict[str, Any] = {"run_id": run_id, "status": "ok", "error": ""}
+            except Exception as exc:  # a failing run is recorded; the sweep goes on
+                values = {}
+                msg = " ".join(str(exc).split())
+                rec = {"run_id": run_id, "status": "failed", "error": f"{type(exc).__name__}: {msg}"}  # fmt: skip
         rec["duration_s"] = time.perf_counter() - t0
+        rec["warning"] = _first_warning(caught)
         rec.update(values)
         out.append(rec)
     return out
@@ -100,6 +105,15 @@ def _simulate(job: Job, row: int, seed: int, overrides: dict[str, Any], world: t
             for y, v in zip(prov["year"], prov[col], strict=True):
                 values[f"{col}@{int(y)}"] = _num(v)
     return values
+
+
+def _first_warning(caught: list[warnings.WarningMessage]) -> str:
+    """The run's first warning, one line, with how many it raised ("" if none)."""
+    if not caught:
+        return ""
+    w = caught[0]
+    more = f" (+{len(caught) - 1} more)" if len(caught) > 1 else ""
+    return f"{w.category.__name__}: {w.message} at {Path(w.filename).name}:{w.lineno}{more}"
 
 
 def _num(v: Any) -> float:
