@@ -13,8 +13,10 @@ at a smaller N (default 64: 896 runs) and measures, in one process:
     (``--workers``, default 2), each into a fresh result folder: wall time,
     parallel efficiency = serial wall / (workers x parallel wall), and the
     Dask / process-pool ratio; the stored results are checked identical;
-    CPU seconds of the pool (parent + workers) over the serial sweep's show
-    the parallel path's overhead independently of other load on the machine;
+    CPU seconds of the pool (parent + workers) over the serial sweep's, the
+    share of the pool's wall time its workers spend inside runs, and how much
+    slower a run is inside a pool worker than serially: together they tell
+    the parallel path's overhead from cores taken by other load;
 (d) the projection to N = 1024: 14,336 runs x (process-pool wall per run).
 
 Usage::
@@ -78,8 +80,9 @@ def cpu_s() -> float:
     return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
 
 
-def sweep(n: int, executor: str, workers: int, root: Path) -> tuple[float, float, pd.DataFrame]:
-    """Wall and CPU seconds of a whole sweep (executor start-up included)."""
+def sweep(n: int, executor: str, workers: int, root: Path) -> tuple[float, float, float, pd.DataFrame]:  # fmt: skip
+    """Wall and CPU seconds of a whole sweep (executor start-up included), and the
+    sum of the runs' own durations measured inside the workers."""
     spec = parse_spec(spec_dict(n))
     out = root / executor
     plan = prepare(spec, out, executor, workers)
@@ -87,8 +90,9 @@ def sweep(n: int, executor: str, workers: int, root: Path) -> tuple[float, float
     with make_executor(plan.executor, plan.workers, None) as ex:
         execute(plan, ex, progress=False)
     wall, cpu = time.perf_counter() - t0, cpu_s() - c0
-    res = pd.read_parquet(out / "results.parquet").drop(columns="duration_s")
-    return wall, cpu, res
+    res = pd.read_parquet(out / "results.parquet")
+    busy = float(res["duration_s"].sum())
+    return wall, cpu, busy, res.drop(columns="duration_s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,14 +119,16 @@ def main(argv: list[str] | None = None) -> int:
                "single_run_s": run_s, "counterfactual_s": cf_s}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        r["serial_s"], r["serial_cpu_s"], ref = sweep(args.n, "serial", 1, root)
-        r["processes_s"], r["processes_cpu_s"], res_p = sweep(args.n, "processes", args.workers, root)  # fmt: skip
+        r["serial_s"], r["serial_cpu_s"], r["serial_busy_s"], ref = sweep(args.n, "serial", 1, root)  # fmt: skip
+        r["processes_s"], r["processes_cpu_s"], r["processes_busy_s"], res_p = sweep(args.n, "processes", args.workers, root)  # fmt: skip
         pd.testing.assert_frame_equal(res_p, ref, check_exact=True)
         if not args.no_dask:
-            r["dask_s"], _, res_d = sweep(args.n, "dask", args.workers, root)
+            r["dask_s"], _, r["dask_busy_s"], res_d = sweep(args.n, "dask", args.workers, root)
             pd.testing.assert_frame_equal(res_d, ref, check_exact=True)
     r["serial_per_run_s"] = r["serial_s"] / n_runs
     r["efficiency"] = r["serial_s"] / (args.workers * r["processes_s"])
+    r["pool_busy_share"] = r["processes_busy_s"] / (args.workers * r["processes_s"])
+    r["pool_run_slowdown"] = r["processes_busy_s"] / r["serial_busy_s"]
     r["cpu_overhead"] = r["processes_cpu_s"] / r["serial_cpu_s"]
     r["efficiency_vs_single_run"] = n_runs * run_s / (args.workers * r["processes_s"])
     r["projected_full_s"] = full_runs * r["processes_s"] / n_runs
@@ -140,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    process pool sweep                               {r['processes_s']:8.1f} s   = {r['processes_s'] / m:.1f} ref")  # fmt: skip
     print(f"    parallel efficiency serial / ({args.workers} x pool)            {r['efficiency']:8.1%}   target >= 85 %")  # fmt: skip
     print(f"    runs x single run / ({args.workers} x pool)                     {r['efficiency_vs_single_run']:8.1%}")  # fmt: skip
+    print(f"    workers busy running models: sum of run times / ({args.workers} x pool wall)  {r['pool_busy_share']:6.1%}")  # fmt: skip
+    print(f"    a run inside a pool worker takes x the serial one  {r['pool_run_slowdown']:8.2f}    (> 1: cores shared)")  # fmt: skip
     print(f"    CPU time pool (all processes) / serial           {r['cpu_overhead']:8.2f}    (load-independent overhead)")  # fmt: skip
     if "dask_s" in r:
         print(f"    dask local cluster sweep                         {r['dask_s']:8.1f} s   = {r['dask_s'] / m:.1f} ref; "  # fmt: skip

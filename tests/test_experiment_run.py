@@ -208,24 +208,24 @@ def test_resume_after_sigkill_gives_identical_results(tmp_path):
 
 
 def test_interrupt_stores_what_is_done_and_resumes(tmp_path):
-    text = SMALL.replace("n = 2", "n = 8")
+    text = SMALL.replace("n = 2", "n = 16").replace("replicates = 2", "replicates = 4")  # 384 runs
     spec = write(tmp_path, text)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "sim", "experiment", "run", str(spec), "--out", str(out),
            "--workers", "2", "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not (out / "spec.json").is_file() or Store(out).counts()["done"] == 0:
+    while not (out / "spec.json").is_file():  # the sweep has started
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
+    time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err
-    done = Store(out).counts()["done"]
+    assert Store(out).counts()["left"] > 0
     assert main(["experiment", "run", str(spec), "--out", str(out), "--workers", "2", "--no-progress"]) == 0  # fmt: skip
-    assert Store(out).counts() == {"total": 96, "done": 96, "failed": 0, "left": 0}
-    assert done > 0
+    assert Store(out).counts() == {"total": 384, "done": 384, "failed": 0, "left": 0}
 
 
 def test_analyze_levels_seed_variance_and_plot(tmp_path, capsys):
@@ -265,3 +265,22 @@ def test_seed_variance_is_the_within_row_share_of_the_sum_of_squares():
     total = ((ok.y - ok.y.mean()) ** 2).sum()  # 2.5 + 2 x 2 x 2^2 = 18.5
     assert sv.ss_within_rows == pytest.approx(2.5) and sv.ss_total == pytest.approx(total)
     assert sv.seed_share == pytest.approx(2.5 / 18.5)
+
+
+def test_second_order_sobol_on_ishigami(tmp_path):
+    from sim.analysis import analyze
+
+    text = ISHIGAMI.format(reps=1, extra="", method="sobol", n=1024) + "\n"
+    text = text.replace('method = "sobol"', 'method = "sobol"\nsecond_order = true')
+    spec = write(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["experiment", "run", str(spec), "--out", str(out), "--executor", "serial", "--no-progress"]) == 0  # fmt: skip
+    assert len(pd.read_parquet(out / "design.parquet")) == 1024 * (2 * 3 + 2)
+    rep = analyze(out, resamples=200, plots=False)
+    idx = rep.tables["indices"]
+    s2 = idx[(idx.output == "y") & (idx["index"] == "S2")].set_index("factor")
+    truth = ishigami_indices()["ST"]["x3"]  # x3 acts only with x1: S13 = ST3
+    assert abs(s2.loc["x1:x3", "value"] - truth) <= s2.loc["x1:x3", "conf"] + 0.02
+    assert abs(s2.loc["x1:x2", "value"]) <= s2.loc["x1:x2", "conf"] + 0.02
+    conv = rep.tables["convergence"]
+    assert set(conv["index"]) == {"S1", "ST"} and conv.n.max() == 1024

@@ -91,10 +91,12 @@ def convergence(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarr
     d = problem["num_vars"]
     rows: Rows = []
     if method == "sobol":
-        step = 2 * d + 2 if options.get("second_order") else d + 2
+        so = bool(options.get("second_order"))
+        step = 2 * d + 2 if so else d + 2
         for k in nested_sizes(n, 8):
-            for r in sobol_indices(problem, y[: k * step], False, resamples, seed):
-                rows.append({**r, "n": k})
+            for r in sobol_indices(problem, y[: k * step], so, resamples, seed):
+                if r["index"] != "S2":
+                    rows.append({**r, "n": k})
     elif method == "morris":
         step = d + 1
         for k in nested_sizes(n, 2):
