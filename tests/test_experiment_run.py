@@ -213,7 +213,10 @@ def test_interrupt_stores_what_is_done_and_resumes(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "sim", "experiment", "run", str(spec), "--out", str(out),
            "--workers", "2", "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # a shell running `make test` in the background ignores SIGINT, and children
+    # inherit that: give the sweep the default disposition, as in a terminal
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 120
     while not (out / "spec.json").is_file():  # the sweep has started
         assert time.monotonic() < deadline and proc.poll() is None
