@@ -173,6 +173,20 @@ def test_stored_runs_equal_direct_runs_with_their_own_counterfactual(tmp_path):
     assert r["emissions@2030"] == prov.loc[2030, "emissions"]
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.is_file() else []
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @pytest.mark.slow
 def test_resume_after_sigkill_gives_identical_results(tmp_path):
     text = SMALL.replace(
@@ -183,22 +197,29 @@ def test_resume_after_sigkill_gives_identical_results(tmp_path):
     assert main(["experiment", "run", str(spec), "--out", str(ref), "--executor", "serial", "--no-progress"]) == 0  # fmt: skip
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "sim", "experiment", "run", str(spec), "--out", str(out),
-           "--executor", "serial", "--no-progress"]  # fmt: skip
+           "--workers", "2", "--chunk-size", "2", "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while not list((out / "parts").glob("part-*.parquet")) if (out / "parts").is_dir() else True:  # fmt: skip
             assert time.monotonic() < deadline and proc.poll() is None, "sweep ended before a part"
             time.sleep(0.05)
+        children = _children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    # the pool's workers notice that the sweep is gone and exit (no orphans)
+    assert len(children) >= 2
+    deadline = time.monotonic() + 30
+    while any(_alive(c) for c in children):
+        assert time.monotonic() < deadline, f"orphaned workers {[c for c in children if _alive(c)]}"
+        time.sleep(0.2)
     counts = Store(out).counts()
     assert 0 < counts["done"] < counts["total"], counts
     assert not (out / "results.parquet").exists()
-    # the same command resumes (here on the process pool) and ends identical
-    assert main(["experiment", "run", str(spec), "--out", str(out), "--workers", "2", "--no-progress"]) == 0  # fmt: skip
+    # the same command resumes (here serially) and ends identical to the reference
+    assert main(["experiment", "run", str(spec), "--out", str(out), "--executor", "serial", "--no-progress"]) == 0  # fmt: skip
     pd.testing.assert_frame_equal(results(out), results(ref), check_exact=True)
     sessions = Store(out).manifest()["sessions"]
     assert len(sessions) == 2 and sessions[1]["runs_left"] == counts["left"]

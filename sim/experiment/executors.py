@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -48,9 +49,20 @@ class Executor:
             yield run_chunk(job, chunk)
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone handles it
+def _init_worker(parent: int) -> None:
+    """Pool worker set-up: Ctrl-C reaches the whole process group but only the
+    parent handles it; and a worker exits when its parent is gone (``kill -9``
+    of the sweep), instead of lingering as an orphan."""
+    import threading
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 class ProcessExecutor(Executor):
@@ -64,7 +76,7 @@ class ProcessExecutor(Executor):
 
         super().__init__(workers)
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                        initializer=_ignore_sigint)  # fmt: skip
+                                        initializer=_init_worker, initargs=(os.getpid(),))  # fmt: skip
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
