@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     e = subparsers.add_parser("experiment", help="run and analyse experiments (sweeps, sensitivity analysis)",
                               description="Experiments: a spec (TOML) with factors, a design and replicates; "
                                           "crash-safe resumable sweeps; SALib sensitivity analysis of the stored "
-                                          "results. See docs/user_guide.md, section Experiments.")  # fmt: skip
+                                          "results. See docs/user_guide.md, section 6.")  # fmt: skip
     sub = e.add_subparsers(dest="experiment_command", metavar="SUBCOMMAND", parser_class=type(e))
     sub.required = True
 
