@@ -308,3 +308,21 @@ def test_second_order_sobol_on_ishigami(tmp_path):
     assert abs(s2.loc["x1:x2", "value"]) <= s2.loc["x1:x2", "conf"] + 0.02
     conv = rep.tables["convergence"]
     assert set(conv["index"]) == {"S1", "ST"} and conv.n.max() == 1024
+
+
+def test_dask_cluster_at_a_scheduler_address(tmp_path):
+    import logging
+
+    from distributed import LocalCluster
+
+    spec = write(tmp_path, ISHIGAMI.format(reps=2, extra="model_options = { noise = 0.5 }", method="sobol", n=16))  # fmt: skip
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    assert main(["experiment", "run", str(spec), "--out", str(ref), "--executor", "serial", "--no-progress"]) == 0  # fmt: skip
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:  # fmt: skip
+        args = ["--executor", "dask", "--scheduler", cluster.scheduler_address, "--no-progress"]
+        assert main(["experiment", "run", str(spec), "--out", str(out), *args]) == 0
+    pd.testing.assert_frame_equal(results(out), results(ref), check_exact=True)
+    session = Store(out).manifest()["sessions"][0]
+    assert session["executor"] == "dask" and session["scheduler"].startswith("tcp://")
+    assert session["workers"] == 2
