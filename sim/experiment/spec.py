@@ -403,7 +403,9 @@ def _factor(name: str, value: Any, method: str, model: str, base: Scenario | Non
         if p.type not in (int, float) or p.choices is not None:
             raise ExperimentError(f"{where}: a {p.type.__name__} parameter cannot be sampled between bounds; list its levels")  # fmt: skip
         if len(bounds) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in bounds):  # fmt: skip
-            raise ExperimentError(f"{where}: bounds must be two numbers [low, high]")
+            raise ExperimentError(
+                f"{where}: bounds must be two numbers [low, high] (numeric levels are written {{ levels = [...] }})"
+            )
         lo, hi = float(bounds[0]), float(bounds[1])
         if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
             raise ExperimentError(f"{where}: bounds need low < high, got [{bounds[0]}, {bounds[1]}]")  # fmt: skip
