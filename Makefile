@@ -25,6 +25,10 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+.PHONY: bench-sweep
+bench-sweep: $(STAMP)  # Sobol sweep benchmark at N=64 (N=1024: python benchmarks/sweep_bench.py --n 1024)
+	$(BIN)/python benchmarks/sweep_bench.py
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
 

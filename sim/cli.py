@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a parameter (repeatable)",
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    from sim.experiment.cli import add_parser as add_experiment_parser
+
+    add_experiment_parser(sub)
     return p
 
 
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             "params": _cmd_params,
             "compare": _cmd_compare,
             "plot": _cmd_plot,
+            "experiment": _cmd_experiment,
         }[args.command](args)
     except (UsageError, ScenarioError) as exc:
         print(f"carbon-budget: error: {exc}", file=sys.stderr)
@@ -274,6 +279,12 @@ def _cmd_params(args: argparse.Namespace) -> int:
                 + f"  {r['description']} [{r['source']}]"
             )
     return 0
+
+
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from sim.experiment.cli import main_command
+
+    return main_command(args)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

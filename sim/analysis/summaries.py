@@ -1,0 +1,68 @@
+"""Summaries of stored results: the share of output variance due to seeds,
+and per-level summaries of categorical factors with 95 % t-intervals."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
+    """mean, sd, low, high of a t-interval of the mean (NaN below two values)."""
+    from scipy import stats
+
+    v = values[np.isfinite(values)]
+    n = len(v)
+    if n == 0:
+        return (math.nan,) * 4
+    mean = float(v.mean())
+    if n < 2:
+        return mean, math.nan, math.nan, math.nan
+    sd = float(v.std(ddof=1))
+    h = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return mean, sd, mean - h, mean + h
+
+
+def seed_variance(
+    ok: pd.DataFrame, outputs: list[str], cell_labels: dict[int, str]
+) -> pd.DataFrame:
+    """Per cell and output: the share of the total sum of squares that lies
+    within design rows, i.e. between the replicates (seeds) of a row, over
+    rows with at least two successful replicates (one-way ANOVA; in [0, 1])."""
+    rows: list[dict[str, Any]] = []
+    for cell_value, g in ok.groupby("cell", sort=True):
+        cell = int(str(cell_value))
+        for o in outputs:
+            if o not in g:
+                continue
+            v = g[["row", o]].dropna()
+            v = v[v.groupby("row")[o].transform("size") >= 2]
+            if v["row"].nunique() < 1 or len(v) < 3:
+                continue
+            dev_row = v[o] - v.groupby("row")[o].transform("mean")
+            ss_within = float((dev_row**2).sum())
+            ss_total = float(((v[o] - v[o].mean()) ** 2).sum())
+            rows.append({"cell": cell, "cell_label": cell_labels[cell], "output": o,
+                         "rows": int(v["row"].nunique()), "runs": len(v), "ss_total": ss_total,
+                         "ss_within_rows": ss_within,
+                         "seed_share": ss_within / ss_total if ss_total > 0 else math.nan})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def level_summary(results: pd.DataFrame, factors: list[str], outputs: list[str]) -> pd.DataFrame:
+    """Every output by level of every categorical factor (runs of all other
+    factors pooled): n ok, n failed, mean, sd and a 95 % t-interval."""
+    rows: list[dict[str, Any]] = []
+    for f in factors:
+        for level, g in results.groupby(f, sort=False):
+            ok = g[g["status"] == "ok"]
+            for o in outputs:
+                vals = ok[o].to_numpy(dtype=float) if o in ok else np.array([])
+                mean, sd, lo, hi = t_interval(vals)
+                rows.append({"factor": f, "level": str(level), "output": o,
+                             "n": int(np.isfinite(vals).sum()), "n_failed": int((g["status"] != "ok").sum()),
+                             "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi})  # fmt: skip
+    return pd.DataFrame(rows)
