@@ -193,10 +193,11 @@ class Statistics:
         if n_pub:
             q = 4 * n_pub
             f = self.fast[:q].reshape(n_pub, 4, self.C)
+            tot = np.nansum(f, axis=1, keepdims=True)
             share = np.where(
-                np.isnan(f).any(axis=1, keepdims=True),
+                np.isnan(f).any(axis=1, keepdims=True) | (tot <= 0),  # none, or all zero: equal
                 0.25,
-                f / np.nansum(f, axis=1, keepdims=True),
+                np.divide(f, tot, out=np.full_like(f, 0.25), where=tot > 0),
             )
             est[:q] = (share * self.official[:n_pub, None, :]).reshape(q, self.C)
         last = 4 * n_pub - 1

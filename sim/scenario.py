@@ -117,6 +117,8 @@ def _read_raw(
     whose ``extends`` names this one: a relative path is resolved from there."""
     text: str
     label = str(name_or_path)
+    if not label.strip():
+        raise ScenarioError("scenario: an empty name is neither a built-in scenario nor a file")
     if _is_builtin(name_or_path):
         builtin = resources.files("sim.scenarios").joinpath(f"{label}.toml")
         text = builtin.read_text(encoding="utf-8")
