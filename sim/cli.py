@@ -238,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 400 else text[:397] + "..."
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
+    return text if len(text) <= 400 else text[:150] + " ... " + text[-245:]  # keep the reason
 
 
 def _load(args: argparse.Namespace):

@@ -42,9 +42,18 @@ class RunFolderError(ValueError):
 def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     """Read and validate what the figures need; raise :class:`RunFolderError`
     (one line naming the file and the reason) for anything missing or damaged."""
+    try:
+        return _read_run(Path(run_dir))
+    except RunFolderError:
+        raise
+    except (OSError, ValueError) as exc:  # name too long, NUL byte, no permission, ...
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise RunFolderError(f"{run_dir}: cannot be read as a run folder ({why})") from None
+
+
+def _read_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     import pyarrow as pa
 
-    run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir}: not a folder")
     man = run_dir / "manifest.json"

@@ -330,6 +330,17 @@ def clean_leftovers(parent: Path) -> list[Path]:
 
 
 def check_output_folder(out: str | Path, marker: str, what: str = "run folder") -> Path:
+    """See :func:`_check_output_folder`; file-system errors become :class:`OutputError`."""
+    try:
+        return _check_output_folder(out, marker, what)
+    except OutputError:
+        raise
+    except (OSError, ValueError) as exc:  # name too long, NUL byte, loops, no permission
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise OutputError(f"{out}: cannot be used as a folder ({why})") from None
+
+
+def _check_output_folder(out: str | Path, marker: str, what: str) -> Path:
     """Check, before anything is simulated, that ``out`` can be written as a
     folder of the kind marked by the file ``marker``; returns the folder to
     write (a symbolic link to a folder is followed).

@@ -97,7 +97,10 @@ def _is_builtin(ref: str | Path) -> bool:
     """A bare name (no folder, no .toml) of a scenario shipped in the package."""
     if not isinstance(ref, str) or "/" in ref or "\\" in ref or ref.endswith(".toml") or not ref:
         return False
-    return resources.files("sim.scenarios").joinpath(f"{ref}.toml").is_file()
+    try:
+        return resources.files("sim.scenarios").joinpath(f"{ref}.toml").is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
 
 
 def _parse_toml(text: str, label: str) -> dict[str, Any]:
@@ -128,6 +131,13 @@ def _read_raw(
         if _base is not None and not path.is_absolute():
             path = _base / path
             label = str(path)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:  # name too long, NUL byte, no permission, ...
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise ScenarioError(f"{label}: cannot be read as a scenario file ({why})") from None
         if path.is_file():
             try:
                 text = path.read_text(encoding="utf-8")

@@ -150,6 +150,14 @@ CASES = [
     (["run", "tiny", "--out", "{tmp}/notarun"], "is not a run folder"),
     (["compare", "tiny", "--out", "{tmp}/notarun"], "is not a comparison folder"),
     (["compare", "tiny", "--out", "/proc/carbon-budget-test"], "--out"),
+    # names the file system cannot take
+    (["run", "a" * 5000], "cannot be read as a scenario file"),
+    (["run", "{tmp}/" + "a" * 5000 + ".toml"], "cannot be read as a scenario file"),
+    (["run", "ti\x00ny"], "cannot be read as a scenario file"),
+    (["run", "tiny", "--out", "{tmp}/" + "a" * 5000], "cannot be used as a folder"),
+    (["run", "tiny", "--out", "{tmp}/x/" + "a" * 5000 + "/y"], "cannot be used as a folder"),
+    (["run", "tiny", "--out", "{tmp}/a\x00b"], "cannot be used as a folder"),
+    (["plot", "{tmp}/" + "a" * 5000], "cannot be read as a run folder"),
     # plot on things that are not run folders
     (["plot", "{tmp}/nowhere"], "not a folder"),
     (["plot", "{tmp}/afile"], "not a folder"),
@@ -187,7 +195,7 @@ def playground(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize(("args", "words"), CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
+@pytest.mark.parametrize(("args", "words"), CASES, ids=[repr(" ".join(a))[:60] for a, _ in CASES])
 def test_bad_input_gets_one_line_and_exit_2(playground, args, words):
     argv = [a.replace("{tmp}", str(playground)) for a in args]
     if argv[0] in ("run", "compare") and "--out" not in argv:
