@@ -53,6 +53,9 @@ class CarbonBudgetModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, regime: str | None = None, firm_agents: bool = False,
                  governor: Governor | None = None) -> None:  # fmt: skip
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            # None would draw fresh entropy: a run that cannot be repeated
+            raise ValueError(f"seed: expected a non-negative integer, got {seed!r}"[:120])
         super().__init__(rng=seed)
         self.sc = scenario
         v = scenario.values

@@ -236,6 +236,14 @@ def test_api_raises_scenario_error_with_the_same_message(overrides, words):
     assert words in msg and "\n" not in msg
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", None, True])
+def test_api_run_refuses_a_seed_that_is_not_a_non_negative_integer(tiny, seed):
+    from sim import run
+
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        run(tiny, seed, counterfactual=False)
+
+
 def test_api_rejects_a_non_path_scenario():
     with pytest.raises(ScenarioError, match="expected a built-in name or a path"):
         load_scenario(5)  # type: ignore[arg-type]
