@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="compare governance regimes on common random numbers",
                        description="Run several regimes on the same replicates (common random numbers) and print "
-                                   "means and 95%% intervals of the outcome measures.")  # fmt: skip
+                                   "means and 95 % intervals of the outcome measures, per plan period when the scenario has several.")  # fmt: skip
     c.add_argument(
         "scenario", nargs="?", default="default", help="built-in scenario name or TOML file"
     )
