@@ -164,11 +164,14 @@ def _read_raw(
         if not isinstance(parent, str) or not parent.strip():
             raise ScenarioError(f"{label}: extends: expected the name or path of a scenario")
         chain = (*_seen, key)
-        pkey = (
-            f"builtin:{parent}"
-            if _is_builtin(parent)
-            else str((folder / parent).resolve() if folder else Path(parent).resolve())
-        )
+        try:
+            pkey = (
+                f"builtin:{parent}"
+                if _is_builtin(parent)
+                else str((folder / parent).resolve() if folder else Path(parent).resolve())
+            )
+        except (OSError, ValueError):  # unusable path: reported when it is read
+            pkey = parent
         if pkey in chain:
             names = " -> ".join(k.removeprefix("builtin:") for k in (*chain, pkey))
             raise ScenarioError(f"{label}: extends: circular reference to {parent!r} ({names})")

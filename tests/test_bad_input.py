@@ -50,6 +50,8 @@ FILES = {
     "cycle_a.toml": 'extends = "cycle_b.toml"\n',
     "cycle_b.toml": 'extends = "cycle_a.toml"\n',
     "self.toml": 'extends = "self.toml"\n',
+    "extends_nul.toml": 'extends = "a\\u0000b.toml"\n',
+    "extends_long.toml": f'extends = "{"a" * 5000}.toml"\n',
     "zero_city.toml": 'extends = "tiny"\n' + TINY_CITIES.replace("0.4", "0.0"),
     "dotted_record.toml": 'extends = "tiny"\n"cities.0.name" = "X"\n',
     "bool_float.toml": 'extends = "tiny"\n[plan]\nreserve_share = true\n',
@@ -105,6 +107,8 @@ CASES = [
     (["run", "{tmp}/extends_missing.toml"], "no_such_parent.toml: no such scenario"),
     (["run", "{tmp}/cycle_a.toml"], "circular reference"),
     (["run", "{tmp}/self.toml"], "self.toml: extends: circular reference"),
+    (["run", "{tmp}/extends_nul.toml"], "cannot be read as a scenario file"),
+    (["run", "{tmp}/extends_long.toml"], "cannot be read as a scenario file"),
     # other values
     (["run", "{tmp}/bool_float.toml"], "plan.reserve_share: expected a number"),
     (["run", "{tmp}/nan.toml"], "plan.reserve_share: expected a finite number"),

@@ -364,3 +364,12 @@ def test_compare_out_is_replaced_whole(tmp_path):
         "compare_summary.csv",
     ]
     assert not _leftovers(tmp_path)
+
+
+def test_compare_in_worker_processes_gives_the_same_rows(tiny):
+    from sim.compare import compare
+
+    one = compare(tiny, ["budget", "none"], 2, root_seed=5, jobs=1)
+    two = compare(tiny, ["budget", "none"], 2, root_seed=5, jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert list(one.period.unique()) == [0]
