@@ -220,6 +220,27 @@ def test_read_only_parent_is_bad_input(tmp_path):
     assert list(ro.iterdir()) == []
 
 
+def test_read_only_file_system_is_bad_input(tmp_path, monkeypatch):
+    """What a read-only mount or an immutable folder answers (root included)."""
+    import errno
+    import tempfile
+
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*a, dir=None, **k):
+        if dir is not None and Path(dir) == tmp_path:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
+        return real(*a, dir=dir, **k)
+
+    monkeypatch.setattr(sim.runner.tempfile, "mkdtemp", mkdtemp)
+    for argv in (["run", "tiny", "--out", str(tmp_path / "r")],
+                 ["compare", "tiny", "--out", str(tmp_path / "c"), "--no-progress"]):  # fmt: skip
+        rc, stdout, err = _main(argv)
+        assert rc == 2 and "cannot write here (Read-only file system)" in err, err
+        assert stdout == "" and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_symlink_to_a_run_folder_is_followed(tmp_path, two_runs):
     real = tmp_path / "real"
     write_run(two_runs[0], real)
