@@ -174,7 +174,10 @@ class Statistics:
         years_since = (q - (4 * (self.n_published - 1) + 1.5)) / 4.0  # from mid last official year
         model = self.calib * self.drift**years_since * (self.obs[q] @ self.beta)
         # abatement completed since the calibration year, from the project ledger
-        self.fast[q] = model - (self.ledger[q] - self.ledger_ref) / 4 if self.use_ledger else model
+        est = model - (self.ledger[q] - self.ledger_ref) / 4 if self.use_ledger else model
+        # the ledger (Mt/yr when completed) overstates abatement once output has fallen:
+        # it never removes more than the largest reachable abatement share (<= 0.95)
+        self.fast[q] = np.maximum(est, 0.05 * np.maximum(model, 0.0))
         self.fast_made_at[q] = t
         return q
 

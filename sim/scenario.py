@@ -392,16 +392,22 @@ def _check_consistency(sc: Scenario) -> None:
     if abs(total - 1.0) > 1e-6:
         raise ScenarioError(f"sector.*.firm_share: must sum to 1, they sum to {total:.6g}")
     for sec in SECTORS:
+        for k in ("emission_share", "gdp_share", "firm_share"):
+            if 0 < v[f"sector.{sec}.{k}"] < 1e-9:  # the model divides by these shares
+                raise ScenarioError(
+                    f"sector.{sec}.{k}: {v[f'sector.{sec}.{k}']:g} is too close to 0 to compute "
+                    "with (use 0 or at least 1e-09)"
+                )
         e, g, f = (v[f"sector.{sec}.{k}"] for k in ("emission_share", "gdp_share", "firm_share"))
-        if (e > 0 or g > 0) and f <= 0:
+        if (e > 0 or f > 0) and g <= 0:
             raise ScenarioError(
-                f"sector.{sec}.firm_share: 0, but the sector has emissions or output; "
-                "its key firms carry them (give it a share of firms or zero shares)"
+                f"sector.{sec}.gdp_share: 0, but the sector has emissions or key firms; "
+                "they need output (give it a GDP share, or zero emission and firm shares)"
             )
-        if e > 0 and g <= 0:
+        if g > 0 and f <= 0:
             raise ScenarioError(
-                f"sector.{sec}.gdp_share: 0, but the sector has {e:g} of the emissions; "
-                "emissions need output (a positive GDP share)"
+                f"sector.{sec}.firm_share: 0, but the sector has output; "
+                "its key firms produce it (give it a share of firms or a zero GDP share)"
             )
     if v["monitoring.red_threshold"] < v["monitoring.overrun_threshold"]:
         raise ScenarioError(
@@ -425,11 +431,6 @@ def _check_consistency(sc: Scenario) -> None:
                 f"cities[{i}].gdp_share: {c['gdp_share']:g} is below 0.1 % of the cities' total; "
                 "a city needs an economy of its own (leave the city out instead)"
             )
-    if not any(c["industry_mix"] > 0 for c in sc.cities):
-        raise ScenarioError(
-            "cities[].industry_mix: at least one city needs a positive industry mix "
-            "(key firms are placed in proportion to GDP share x industry mix)"
-        )
     if v["province.n_firms"] < len(sc.cities):
         raise ScenarioError(
             f"province.n_firms: {v['province.n_firms']} firms cannot populate {len(sc.cities)} cities"
