@@ -120,7 +120,7 @@ class Statistics:
         # diffuse GDP is taken from the (fast, accurate) GDP accounts
         rel = noise * self.fast_noise[:, None]
         rel[:, 2] = 0.0
-        self.obs[t] = truth * (1.0 + rel)
+        self.obs[t] = truth * np.maximum(1.0 + rel, 0.0)  # a measurement is never negative
 
     def publish(self, t: int, official_noise: np.ndarray) -> int | None:
         """Publish the official statistics whose lag has elapsed at the end of quarter ``t``.

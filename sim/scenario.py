@@ -431,6 +431,14 @@ def _check_consistency(sc: Scenario) -> None:
                 f"cities[{i}].gdp_share: {c['gdp_share']:g} is below 0.1 % of the cities' total; "
                 "a city needs an economy of its own (leave the city out instead)"
             )
+    for i, c in enumerate(sc.cities):
+        rel = v["monitoring.fast_noise"] / c["monitoring_capacity"]
+        if rel > 0.5:
+            raise ScenarioError(
+                f"cities[{i}].monitoring_capacity: {c['monitoring_capacity']:g} with "
+                f"monitoring.fast_noise = {v['monitoring.fast_noise']:g} makes the measurement error "
+                f"s.d. {rel:.0%}; at most 50 % (fast_noise / monitoring_capacity <= 0.5)"
+            )
     if v["province.n_firms"] < len(sc.cities):
         raise ScenarioError(
             f"province.n_firms: {v['province.n_firms']} firms cannot populate {len(sc.cities)} cities"

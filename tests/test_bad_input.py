@@ -91,6 +91,7 @@ CASES = [
     (["run", "tiny", "--set", "cities.Harbour.colour=red"], "cities[0].colour"),
     (["run", "tiny", "--set", "cities.Harbour.gdp_share=0"], "cities[0].gdp_share"),
     (["run", "tiny", "--set", "cities.Harbour.population_m=0"], "cities[0].population_m"),
+    (["run", "tiny", "--set", "monitoring.fast_noise=0.5"], "cities[1].monitoring_capacity"),
     (["run", "tiny", "--set", "name=x"], "name: unknown parameter"),
     (["run", "tiny", "--set", "extends=default"], "extends: unknown parameter"),
     (["run", "tiny", "--set", "=1"], "expected key=value"),
