@@ -213,9 +213,9 @@ class CarbonBudgetModel(mesa.Model):
         and no budget to manage.  Only reachable with extreme macro or shock
         settings (growth factors are clipped at 0); reported as bad input."""
         gdp = self.q["gdp"]
-        low = gdp[t] <= 1e-6 * gdp[0]
-        if low.any() or not np.isfinite(gdp[t]).all():
-            c = int(np.flatnonzero(low | ~np.isfinite(gdp[t]))[0])
+        ok = gdp[t] > 1e-6 * gdp[0]  # False for NaN too
+        if not ok.all():
+            c = int(np.flatnonzero(~ok)[0])
             raise ScenarioError(
                 f"scenario: the economy of city {self.sc.city_names[c]!r} collapsed to zero output "
                 f"in {self.first_year + t // 4} Q{t % 4 + 1} (macro.sigma, the cyclicality or "
@@ -256,14 +256,13 @@ class CarbonBudgetModel(mesa.Model):
         d = self.diffuse
         # the growth factor is clipped at 0 like the firms' (a quarter cannot
         # produce negative output; issue 7)
-        d.gdp *= np.clip(
+        d.gdp *= np.maximum(
             1.0
             + v["province.diffuse_growth"] / 4
             + v["province.diffuse_cyclicality"] * self.macro
             + v["province.diffuse_noise"] * rs["diffuse"].standard_normal(self.C)
             + shock[-1],
             0.0,
-            None,
         )
         d.I *= 1.0 - v["province.diffuse_improvement"] / 4
         d.el *= 1.0 + v["province.diffuse_electrification_drift"] / 4
