@@ -1,8 +1,13 @@
 """Command line: ``carbon-budget`` (also ``python -m sim``).
 
 Bad input (missing or malformed scenario, unknown parameter, out-of-range
-value, inconsistent values) prints one line naming the problem and exits
-with code 2; nothing is written to ``--out``.
+value, inconsistent values, an ``--out`` that cannot or must not be written,
+a damaged run folder for ``plot``) prints one line naming the problem and
+exits with code 2; nothing is written.  ``--out`` is checked before anything
+is simulated.  An error writing the outputs (e.g. a full disk) prints one
+line and exits with 1; any other unexpected exception is a bug: one line
+starting ``internal error`` and exit code 1 (set ``CARBON_BUDGET_DEBUG=1``
+for the traceback).
 """
 
 from __future__ import annotations
@@ -26,24 +31,63 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+MAX_SEED = 2**63 - 1
+MAX_REPLICATES = 10_000
+MAX_JOBS = 64
+
+
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    value = _count(text, "a non-negative integer", 0, MAX_SEED)
     return value
 
 
-def _writable_dir(path: Path, flag: str) -> Path:
-    """Refuse an output folder that cannot be created (a file in the way)."""
-    for p in (path, *path.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise UsageError(f"{flag} {path}: {p} exists and is not a folder")
-            break
-    return path
+def _count(text: str, what: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text[:40]!r}") from None
+    if not low <= value <= high:
+        shown = value if abs(value) < 10**30 else f"an integer of {len(str(abs(value)))} digits"
+        raise argparse.ArgumentTypeError(f"{shown} is outside {low}..{high}")
+    return value
+
+
+def _replicates(text: str) -> int:
+    return _count(text, "an integer", 1, MAX_REPLICATES)
+
+
+def _jobs(text: str) -> int:
+    return _count(text, "an integer", 1, MAX_JOBS)
+
+
+def _out(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path is not a folder")
+    return Path(text)
+
+
+def _folder_name(name: str) -> str:
+    """A scenario name made safe as one folder name: no path separators, no
+    leading dots (so never ``..``), no control characters."""
+    import re
+
+    safe = re.sub(r"[^\w.+-]+", "_", name).strip("._")
+    return safe[:100] or "scenario"
+
+
+def _writable_dir(
+    path: Path, flag: str, marker: str = "manifest.json", what: str = "run folder"
+) -> Path:
+    """Check before any simulation that ``path`` can be written (a real write
+    probe in its parent) and is new, empty or a folder of the same kind."""
+    from sim.runner import OutputError, check_output_folder
+
+    try:
+        return check_output_folder(path, marker, what)
+    except OutputError as exc:
+        raise UsageError(
+            f"{flag} {path}: {exc}" if str(path) not in str(exc) else f"{flag}: {exc}"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="default",
         help="built-in scenario name or TOML file (default: default)",
     )
-    r.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
-    r.add_argument("--out", type=Path, help="run folder (default: runs/<scenario>-seed<N>)")
+    r.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2^63-1 (default: 0)")
+    r.add_argument("--out", type=_out,
+                   help="run folder (default: runs/<scenario>-seed<N>, the scenario name made safe as a "
+                        "folder name); written to a temporary sibling and renamed into place, so an existing "
+                        "run folder is replaced whole; a non-empty folder without manifest.json is refused")  # fmt: skip
     r.add_argument(
         "--set",
         dest="overrides",
@@ -91,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser(
         "plot",
         help="draw the figures of a run folder",
-        description="Draw figures/overview.png of a run folder from its stored tables.",
+        description="Draw figures/overview.png of a run folder from its stored tables. The folder is "
+        "checked first (manifest.json, the four tables with their columns, final_account.json); a "
+        "damaged folder is reported in one line and nothing is written.",
     )
     pl.add_argument("run_dir", type=Path, help="a folder written by 'carbon-budget run'")
 
@@ -109,26 +158,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="compare governance regimes on common random numbers",
                        description="Run several regimes on the same replicates (common random numbers) and print "
-                                   "means and 95%% intervals of the outcome measures.")  # fmt: skip
+                                   "means and 95 % intervals of the outcome measures, per plan period when the scenario has several.")  # fmt: skip
     c.add_argument(
         "scenario", nargs="?", default="default", help="built-in scenario name or TOML file"
     )
     c.add_argument(
         "--regimes",
         default="budget,traditional",
-        help="comma-separated regimes (default: budget,traditional)",
+        help="comma-separated regimes, each at most once (default: budget,traditional)",
     )
-    c.add_argument("--replicates", type=int, default=10, help="replicates per regime (default: 10)")
+    c.add_argument("--replicates", type=_replicates, default=10,
+                   help=f"replicates per regime, 1 to {MAX_REPLICATES:,} (default: 10)")  # fmt: skip
     c.add_argument(
         "--seed",
         type=_seed,
         default=0,
-        help="root seed; replicate seeds are spawned from it (default: 0)",
+        help="root seed, 0 to 2^63-1; replicate seeds are spawned from it (default: 0)",
     )
-    c.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
     c.add_argument(
-        "--out", type=Path, help="folder for compare_runs.csv, compare_summary.csv and compare.png"
+        "--jobs", type=_jobs, default=1, help=f"worker processes, 1 to {MAX_JOBS} (default: 1)"
     )
+    c.add_argument("--out", type=_out,
+                   help="folder for compare_runs.csv, compare_summary.csv and compare.png; written to a "
+                        "temporary sibling and renamed into place (an existing comparison folder is replaced "
+                        "whole; a non-empty folder without compare_summary.csv is refused)")  # fmt: skip
     c.add_argument(
         "--set",
         dest="overrides",
@@ -165,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             "experiment": _cmd_experiment,
         }[args.command](args)
     except (UsageError, ScenarioError) as exc:
-        print(f"carbon-budget: error: {exc}", file=sys.stderr)
+        print(f"carbon-budget: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("carbon-budget: interrupted", file=sys.stderr)
@@ -175,6 +228,23 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # writing the outputs failed (disk full, folder removed meanwhile, ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"carbon-budget: error: {where}{exc.strerror or _one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug, not bad input: say so in one line
+        import os
+
+        if os.environ.get("CARBON_BUDGET_DEBUG"):
+            raise
+        print(f"carbon-budget: internal error: {exc.__class__.__name__}: {_one_line(exc)} "
+              "(a bug; set CARBON_BUDGET_DEBUG=1 for the traceback)", file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
+    return text if len(text) <= 400 else text[:150] + " ... " + text[-245:]  # keep the reason
 
 
 def _load(args: argparse.Namespace):
@@ -190,14 +260,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.runner import run, write_run
 
     sc = _load(args)
-    out = args.out or Path("runs") / f"{sc.name}-seed{args.seed}"
+    out = args.out or Path("runs") / f"{_folder_name(sc.name)}-seed{args.seed}"
     _writable_dir(out, "--out")
     result = run(sc, args.seed, counterfactual=False if args.no_counterfactual else None)
-    write_run(result, out)
-    if not args.no_plots:
-        from sim.plots import plot_run
-
-        plot_run(out)
+    write_run(result, out, figures=not args.no_plots)
     if not args.quiet:
         print(summary_text(result))
     figures = "" if args.no_plots else ", figures/overview.png"
@@ -207,13 +273,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from sim.plots import plot_run
+    from sim.plots import RunFolderError, plot_run
 
-    needed = ("quarterly.parquet", "annual.parquet", "final_account.json")
-    missing = [f for f in needed if not (args.run_dir / f).is_file()]
-    if missing:
-        raise UsageError(f"{args.run_dir}: not a run folder (missing {', '.join(missing)})")
-    for path in plot_run(args.run_dir):
+    try:
+        written = plot_run(args.run_dir)
+    except RunFolderError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
         print(f"wrote {path}")
     return 0
 
@@ -290,38 +356,39 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim.compare import compare, format_summary, summarise
+    from sim.compare import compare, format_summary, summarise, write_compare
     from sim.policies.regimes import REGIMES
 
-    sc = _load(args)
     regimes = [r.strip() for r in args.regimes.split(",") if r.strip()]
+    if not regimes:
+        raise UsageError(
+            f"--regimes {args.regimes!r}: no regime given (known: {', '.join(REGIMES)})"
+        )
     for r in regimes:
         if r not in REGIMES:
             raise UsageError(f"--regimes: unknown regime {r!r} (known: {', '.join(REGIMES)})")
-    if args.replicates < 1:
-        raise UsageError("--replicates: must be at least 1")
-    if args.jobs < 1:
-        raise UsageError("--jobs: must be at least 1")
-    if args.out:
-        _writable_dir(args.out, "--out")
+    dup = sorted({r for r in regimes if regimes.count(r) > 1})
+    if dup:
+        raise UsageError(f"--regimes: {dup[0]!r} given more than once")
+    sc = _load(args)
+    out = (
+        _writable_dir(args.out, "--out", "compare_summary.csv", "comparison folder")
+        if args.out
+        else None
+    )
     n = len(regimes) * args.replicates
     print(f"{n} runs ({len(regimes)} regimes x {args.replicates} replicates, each with its no-policy counterfactual)",
           file=sys.stderr)  # fmt: skip
     with tqdm(total=n, unit="run", disable=args.no_progress, file=sys.stderr) as bar:
         df = compare(sc, regimes, args.replicates, args.seed, args.jobs, progress=bar.update)
     summary = summarise(df)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(args.out / "compare_runs.csv", index=False)
-        summary.to_csv(args.out / "compare_summary.csv", index=False)
-        from sim.plots import plot_compare
-
-        plot_compare(summary, args.out / "compare.png")
+    if out is not None:
+        write_compare(df, summary, out)
     print(
         f"{sc.name}: regimes on common random numbers, {args.replicates} replicates, mean [95 % CI]"
     )
     print(format_summary(summary))
-    if args.out:
+    if out is not None:
         print(f"outputs: {args.out}/compare_runs.csv, compare_summary.csv, compare.png")
     return 0
 

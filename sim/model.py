@@ -38,7 +38,7 @@ from sim.policies.governor import AccountDecision, Governor, RuleBasedGovernor
 from sim.policies.instruments import INSTRUMENT_IDS, city_levers
 from sim.policies.packages import ALL_KEYS, OFF, package_table
 from sim.policies.regimes import get_regime
-from sim.scenario import Scenario
+from sim.scenario import Scenario, ScenarioError
 
 QUARTER_FIELDS = (
     "gdp", "gdp_firms", "gdp_diffuse", "emissions", "emissions_firms", "emissions_diffuse", "electricity",
@@ -53,6 +53,9 @@ class CarbonBudgetModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, regime: str | None = None, firm_agents: bool = False,
                  governor: Governor | None = None) -> None:  # fmt: skip
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            # None would draw fresh entropy: a run that cannot be repeated
+            raise ValueError(f"seed: expected a non-negative integer, got {seed!r}"[:120])
         super().__init__(rng=seed)
         self.sc = scenario
         v = scenario.values
@@ -211,6 +214,7 @@ class CarbonBudgetModel(mesa.Model):
         abated = self._firms(plan, t)  # 2. firms
         costs = self._cities(plan, t)  # 3. cities
         self._statistics(plan, t, abated, costs)  # 4. statistics
+        self._check_economy(t)
         if plan is not None:  # 5.-6. province
             if self.sc["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
                 self.province.monitor(plan, t)
@@ -224,6 +228,21 @@ class CarbonBudgetModel(mesa.Model):
         self.t += 1
         if self.t >= self.T:
             self.running = False
+
+    def _check_economy(self, t: int) -> None:
+        """Refuse a run whose economy has collapsed: a city whose quarterly GDP
+        fell to (almost) nothing has no intensity, no statistics to plan from
+        and no budget to manage.  Only reachable with extreme macro or shock
+        settings (growth factors are clipped at 0); reported as bad input."""
+        gdp = self.q["gdp"]
+        ok = gdp[t] > 1e-6 * gdp[0]  # False for NaN too
+        if not ok.all():
+            c = int(np.flatnonzero(~ok)[0])
+            raise ScenarioError(
+                f"scenario: the economy of city {self.sc.city_names[c]!r} collapsed to zero output "
+                f"in {self.first_year + t // 4} Q{t % 4 + 1} (macro.sigma, the cyclicality or "
+                "noise parameters or shocks are too extreme for the growth model)"
+            )
 
     def _start_period(self, index: int) -> None:
         """Plan preparation before the first quarter of a period (7. / 4.2)."""
@@ -257,12 +276,15 @@ class CarbonBudgetModel(mesa.Model):
         abated = f.complete_abatement(t)
         f.grow(self.macro, rs["firms"].standard_normal(f.n), shock[: len(SECTORS)])
         d = self.diffuse
-        d.gdp *= (
+        # the growth factor is clipped at 0 like the firms' (a quarter cannot
+        # produce negative output; issue 7)
+        d.gdp *= np.maximum(
             1.0
             + v["province.diffuse_growth"] / 4
             + v["province.diffuse_cyclicality"] * self.macro
             + v["province.diffuse_noise"] * rs["diffuse"].standard_normal(self.C)
-            + shock[-1]
+            + shock[-1],
+            0.0,
         )
         d.I *= 1.0 - v["province.diffuse_improvement"] / 4
         d.el *= 1.0 + v["province.diffuse_electrification_drift"] / 4

@@ -120,7 +120,7 @@ class Statistics:
         # diffuse GDP is taken from the (fast, accurate) GDP accounts
         rel = noise * self.fast_noise[:, None]
         rel[:, 2] = 0.0
-        self.obs[t] = truth * (1.0 + rel)
+        self.obs[t] = truth * np.maximum(1.0 + rel, 0.0)  # a measurement is never negative
 
     def publish(self, t: int, official_noise: np.ndarray) -> int | None:
         """Publish the official statistics whose lag has elapsed at the end of quarter ``t``.
@@ -174,7 +174,10 @@ class Statistics:
         years_since = (q - (4 * (self.n_published - 1) + 1.5)) / 4.0  # from mid last official year
         model = self.calib * self.drift**years_since * (self.obs[q] @ self.beta)
         # abatement completed since the calibration year, from the project ledger
-        self.fast[q] = model - (self.ledger[q] - self.ledger_ref) / 4 if self.use_ledger else model
+        est = model - (self.ledger[q] - self.ledger_ref) / 4 if self.use_ledger else model
+        # the ledger (Mt/yr when completed) overstates abatement once output has fallen:
+        # it never removes more than the largest reachable abatement share (<= 0.95)
+        self.fast[q] = np.maximum(est, 0.05 * np.maximum(model, 0.0))
         self.fast_made_at[q] = t
         return q
 
@@ -193,10 +196,11 @@ class Statistics:
         if n_pub:
             q = 4 * n_pub
             f = self.fast[:q].reshape(n_pub, 4, self.C)
+            tot = np.nansum(f, axis=1, keepdims=True)
             share = np.where(
-                np.isnan(f).any(axis=1, keepdims=True),
+                np.isnan(f).any(axis=1, keepdims=True) | (tot <= 0),  # none, or all zero: equal
                 0.25,
-                f / np.nansum(f, axis=1, keepdims=True),
+                np.divide(f, tot, out=np.full_like(f, 0.25), where=tot > 0),
             )
             est[:q] = (share * self.official[:n_pub, None, :]).reshape(q, self.C)
         last = 4 * n_pub - 1

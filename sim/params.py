@@ -35,6 +35,20 @@ VARY = "assumption: vary it in sensitivity analysis"
 ALLOC_WEIGHTS = "assumption (the seed paper names the methods, gives no weights): vary it in sensitivity analysis"
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr`` of a value for a one-line message (huge integers and deep tables shortened)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return (
+            f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4000'} digits"
+        )
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Param:
     """One declared parameter."""
@@ -58,29 +72,32 @@ class Param:
         key = where or self.name
         if self.type is bool:
             if not isinstance(value, bool):
-                raise ValueError(f"{key}: expected true or false, got {value!r}")
+                raise ValueError(f"{key}: expected true or false, got {_short(value)}")
             return value
         if self.type is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 else:
-                    raise ValueError(f"{key}: expected an integer, got {value!r}")
+                    raise ValueError(f"{key}: expected an integer, got {_short(value)}")
         elif self.type is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{key}: expected a number, got {value!r}")
-            value = float(value)
+                raise ValueError(f"{key}: expected a number, got {_short(value)}")
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ValueError(f"{key}: {_short(value)} is too large for a number") from None
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError(f"{key}: expected a finite number, got {value!r}")
         elif self.type is str:
             if not isinstance(value, str):
-                raise ValueError(f"{key}: expected a string, got {value!r}")
+                raise ValueError(f"{key}: expected a string, got {_short(value)}")
         if self.choices is not None and value not in self.choices:
-            raise ValueError(f"{key}: {value!r} is not one of {', '.join(self.choices)}")
+            raise ValueError(f"{key}: {_short(value)} is not one of {', '.join(self.choices)}")
         if self.low is not None and value < self.low:
-            raise ValueError(f"{key}: {value!r} is below the minimum {self.low:g}")
+            raise ValueError(f"{key}: {_short(value)} is below the minimum {self.low:g}")
         if self.high is not None and value > self.high:
-            raise ValueError(f"{key}: {value!r} is above the maximum {self.high:g}")
+            raise ValueError(f"{key}: {_short(value)} is above the maximum {self.high:g}")
         return value
 
     @property
@@ -476,8 +493,10 @@ WEIGHT_GROUPS: dict[str, tuple[str, ...]] = {
 CITY_FIELDS: dict[str, Param] = {p.name: p for p in [
     _p("name", str, "", desc="city name (unique)"),
     _p("gdp_share", float, 0.0, "share", 0.0, 1.0, desc="share of provincial GDP (normalised over cities)", kind="world"),
-    _p("population_m", float, 5.0, "million", 0.0, 1e3, desc="resident population", kind="world"),
-    _p("industry_mix", float, 1.0, "-", 0.0, 20.0, desc="weight of energy-intensive industry relative to the provincial mix", kind="world"),
+    _p("population_m", float, 5.0, "million", 0.01, 1e3, desc="resident population", kind="world",
+       source="a city has residents: the equality allocation gives a city without population a zero budget"),
+    _p("industry_mix", float, 1.0, "-", 0.01, 20.0, desc="weight of energy-intensive industry relative to the provincial mix", kind="world",
+       source="every city hosts key firms (firm size is proportional to it; with 0 the electricity-based fast estimate of the city is 0)"),
     _p("enforcement", float, 0.7, "share", 0.0, 1.0, desc="share of a control instrument's nominal effect that materialises"),
     _p("growth_preference", float, 0.5, "share", 0.0, 1.0, desc="readiness to approve projects beyond the budget room"),
     _p("monitoring_capacity", float, 1.0, "-", 0.1, 10.0, desc="scales down fast-estimate measurement noise"),

@@ -7,6 +7,8 @@ quarter, and the cost of policy per quarter."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +23,101 @@ def _status_code(row: pd.Series) -> int:
     return {"surplus": 0, "balance": 1}.get(row["status"], 1)
 
 
-def plot_run(run_dir: str | Path) -> list[Path]:
-    """Write the overview figure of a run folder; returns the files written."""
+# what plot_run reads of a run folder: table -> columns it needs (numeric unless listed in TEXT)
+NEEDED: dict[str, tuple[str, ...]] = {
+    "quarterly": ("t", "year", "quarter", "period", "city", "emissions", "emissions_estimate",
+                  "schedule", "status", "warning", "restriction_gdp_loss", "fiscal_cost",
+                  "pricing_revenue"),
+    "annual": ("year", "period", "city", "intensity", "accounted"),
+    "events": ("kind", "city"),
+    "monitoring": ("t", "city", "ratio", "status"),
+}  # fmt: skip
+TEXT = ("city", "status", "warning", "kind")
+
+
+class RunFolderError(ValueError):
+    """A folder that is not a complete, readable run folder."""
+
+
+def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """Read and validate what the figures need; raise :class:`RunFolderError`
+    (one line naming the file and the reason) for anything missing or damaged."""
+    try:
+        return _read_run(Path(run_dir))
+    except RunFolderError:
+        raise
+    except (OSError, ValueError) as exc:  # name too long, NUL byte, no permission, ...
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise RunFolderError(f"{run_dir}: cannot be read as a run folder ({why})") from None
+
+
+def _read_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    import pyarrow as pa
+
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: not a folder")
+    man = run_dir / "manifest.json"
+    if not man.is_file():
+        raise RunFolderError(f"{run_dir}: not a run folder (no manifest.json)")
+    try:
+        m = json.loads(man.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{man}: not readable JSON ({exc.__class__.__name__})") from None
+    if not isinstance(m, dict) or not isinstance(m.get("files"), list):
+        raise RunFolderError(f"{man}: not a run manifest (no list of files)")
+    tables = {}
+    for name, cols in NEEDED.items():
+        path = run_dir / f"{name}.parquet"
+        if not path.is_file():
+            raise RunFolderError(f"{path}: missing")
+        try:
+            df = pd.read_parquet(path)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            why = str(exc).splitlines()[0][:80] if str(exc) else exc.__class__.__name__
+            raise RunFolderError(f"{path}: not a readable Parquet table ({why})") from None
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise RunFolderError(f"{path}: not a {name} table (no column {missing[0]!r})")
+        for c in cols:
+            numeric = pd.api.types.is_numeric_dtype(df[c])
+            if numeric == (c in TEXT) and not (c in TEXT and df[c].empty):
+                raise RunFolderError(f"{path}: column {c!r} has the wrong type ({df[c].dtype})")
+        tables[name] = df
+    q, a = tables["quarterly"], tables["annual"]
+    if not ((q.city == "province") & (q.period >= 0)).any():
+        raise RunFolderError(f"{run_dir / 'quarterly.parquet'}: no province rows in a plan period")
+    if not ((a.city == "province") & (a.period >= 0)).any():
+        raise RunFolderError(f"{run_dir / 'annual.parquet'}: no province rows in a plan period")
+    fpath = run_dir / "final_account.json"
+    try:
+        fa = json.loads(fpath.read_text(encoding="utf-8"))["periods"]
+    except FileNotFoundError:
+        raise RunFolderError(f"{fpath}: missing") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunFolderError(f"{fpath}: not a final account ({exc.__class__.__name__})") from None
+    if not isinstance(fa, list) or not fa:
+        raise RunFolderError(f"{fpath}: 'periods' is not a non-empty list")
+    for i, f in enumerate(fa):
+        ok = isinstance(f, dict) and all(
+            isinstance(f.get(k), int) and not isinstance(f.get(k), bool)
+            for k in ("period", "start_year", "end_year")
+        )
+        ok = ok and isinstance(f.get("grade"), str) and isinstance(f.get("composite"), (int, float))
+        ok = ok and isinstance(f.get("measures"), dict)
+        ok = ok and isinstance(f["measures"].get("intensity_target"), (int, float))
+        if not ok or f["end_year"] < f["start_year"]:
+            raise RunFolderError(f"{fpath}: periods[{i}] is not a period's final account")
+    fig = run_dir / "figures"
+    if fig.exists() and (fig.is_symlink() or not fig.is_dir()):
+        raise RunFolderError(f"{fig}: exists and is not a folder")
+    return q, a, fa
+
+
+def plot_run(run_dir: str | Path, title: str | None = None) -> list[Path]:
+    """Write the overview figure of a run folder; returns the files written.
+
+    The folder is validated first (:func:`read_run`); the figure is drawn to a
+    temporary file and renamed into place, so a failure leaves nothing behind."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,11 +125,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     from matplotlib.colors import ListedColormap
 
     run_dir = Path(run_dir)
-    q = pd.read_parquet(run_dir / "quarterly.parquet")
-    a = pd.read_parquet(run_dir / "annual.parquet")
-    fa = json.loads((run_dir / "final_account.json").read_text())["periods"]
+    q, a, fa = read_run(run_dir)
     out_dir = run_dir / "figures"
-    out_dir.mkdir(exist_ok=True)
     prov = q[q.city == "province"]
     per = prov[prov.period >= 0]
     fig, ax = plt.subplots(2, 2, figsize=(13, 8.5), constrained_layout=True)
@@ -106,10 +198,21 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     grade = ", ".join(
         f"{f['start_year']}-{f['end_year']}: {f['grade']} ({f['composite']:.0f})" for f in fa
     )
-    fig.suptitle(f"{run_dir.name} — final account {grade}")
+    fig.suptitle(f"{title or run_dir.name} — final account {grade}")
     path = out_dir / "overview.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    made = not out_dir.exists()
+    out_dir.mkdir(exist_ok=True)
+    tmp = out_dir / f".tmp-{os.getpid()}-overview.png"
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if made:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    finally:
+        plt.close(fig)
     return [path]
 
 
@@ -122,6 +225,12 @@ def plot_compare(summary: pd.DataFrame, path: str | Path) -> Path:
 
     path = Path(path)
     labels = list(dict.fromkeys(summary["label"]))
+    summary = summary.copy()
+    if "period" in summary and summary["period"].nunique() > 1:  # one bar per regime and period
+        summary["regime"] = (
+            summary["regime"] + "\n" + summary["start_year"].astype(str) + "-"
+            + summary["end_year"].astype(str)
+        )  # fmt: skip
     regimes = list(dict.fromkeys(summary["regime"]))
     ncol = 3
     nrow = -(-len(labels) // ncol)

@@ -9,6 +9,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -290,12 +291,149 @@ def _clean(o: Any) -> Any:
     return o
 
 
-def write_run(result: RunResult, out: str | Path) -> Path:
-    """Write the run folder atomically: all files appear or none do."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-run-", dir=out.parent))
+TMP_PREFIX = ".tmp-run-"
+
+
+class OutputError(ValueError):
+    """An output folder that cannot (or must not) be written."""
+
+
+def _pid_alive(pid: int) -> bool:
     try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_leftovers(parent: Path) -> list[Path]:
+    """Remove ``.tmp-run-<pid>-*`` folders of processes that are gone (left by a
+    killed run); the temporaries of a run still in progress are kept."""
+    removed: list[Path] = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if not p.name.startswith(TMP_PREFIX) or p.is_symlink() or not p.is_dir():
+            continue
+        pid = p.name[len(TMP_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue
+        if pid.isdigit() and int(pid) == os.getpid():
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def check_output_folder(out: str | Path, marker: str, what: str = "run folder") -> Path:
+    """See :func:`_check_output_folder`; file-system errors become :class:`OutputError`."""
+    try:
+        return _check_output_folder(out, marker, what)
+    except OutputError:
+        raise
+    except (OSError, ValueError) as exc:  # name too long, NUL byte, loops, no permission
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise OutputError(f"{out}: cannot be used as a folder ({why})") from None
+
+
+def _check_output_folder(out: str | Path, marker: str, what: str) -> Path:
+    """Check, before anything is simulated, that ``out`` can be written as a
+    folder of the kind marked by the file ``marker``; returns the folder to
+    write (a symbolic link to a folder is followed).
+
+    Refused (:class:`OutputError`): an empty path; a file, a dangling link or a
+    non-folder in the way; an existing folder that is neither empty nor a
+    ``what`` (no ``marker`` file: it is never overwritten); a parent folder in
+    which a temporary folder cannot actually be created (read-only,
+    immutable, ``/proc``, no permission).  Nothing is left behind."""
+    text = str(out)
+    if not text.strip():
+        raise OutputError("an empty path is not a folder")
+    out = Path(out)
+    if out.is_symlink():
+        if not out.exists():
+            raise OutputError(f"{out} is a dangling symbolic link")
+        out = Path(os.path.realpath(out))
+    if out.exists():
+        if not out.is_dir():
+            raise OutputError(f"{out} exists and is not a folder")
+        try:
+            entries = [p.name for p in out.iterdir()]
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot be read ({exc.strerror or exc})") from None
+        if entries and marker not in entries:
+            raise OutputError(
+                f"{out} exists and is not a {what} (no {marker}); it is not overwritten"
+            )
+        if (out / marker).is_symlink() or not (out / marker).is_file() and entries:
+            raise OutputError(f"{out}/{marker} is not a file; it is not overwritten")
+    if out.name in ("", ".", "..") or out.resolve() == Path(out.anchor):
+        raise OutputError(f"{out} cannot be replaced (name a new or existing {what})")
+    probe = out.parent
+    while not probe.exists():
+        if probe.is_symlink():
+            raise OutputError(f"{probe} is a dangling symbolic link")
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"{probe} exists and is not a folder")
+    try:
+        tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-probe-", dir=probe)
+        with open(os.path.join(tmp, "probe"), "wb") as fh:
+            fh.write(b"x")
+        shutil.rmtree(tmp)
+    except OSError as exc:
+        raise OutputError(f"{probe}: cannot write here ({exc.strerror or exc})") from None
+    return out
+
+
+def replace_folder(out: str | Path, fill: Callable[[Path], None], marker: str,
+                   what: str = "run folder") -> Path:  # fmt: skip
+    """Write a folder in one step: ``fill(tmp)`` writes every file into a
+    temporary sibling, which is then renamed into place.  An existing folder
+    of the same kind is replaced whole (renamed aside first, removed after),
+    so after a kill at any moment ``out`` is the old complete folder, the new
+    complete folder or absent; temporaries left by killed runs are removed by
+    the next one (:func:`clean_leftovers`)."""
+    out = check_output_folder(out, marker, what)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out.parent))
+    old: Path | None = None
+    try:
+        fill(tmp)
+        if not (tmp / marker).is_file():
+            raise RuntimeError(f"replace_folder: {marker} was not written")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-old-", dir=out.parent))
+            os.rename(out, old / "x")
+        os.rename(tmp, out)
+    except BaseException:
+        if old is not None and not out.exists():
+            os.rename(old / "x", out)  # put the old folder back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+RUN_FILES = ("manifest.json", "quarterly.parquet", "annual.parquet", "events.parquet",
+             "monitoring.parquet", "final_account.json")  # fmt: skip
+
+
+def write_run(result: RunResult, out: str | Path, *, figures: bool = False) -> Path:
+    """Write the run folder atomically: the files are written into a temporary
+    sibling that is renamed into place in one step (:func:`replace_folder`), so
+    all files appear or none do; an existing run folder is replaced whole.
+    ``figures=True`` also draws ``figures/overview.png`` before the rename."""
+    out = Path(out)
+
+    def fill(tmp: Path) -> None:
         manifest = {
             "scenario": result.scenario.to_dict(),
             "scenario_name": result.scenario.name,
@@ -304,9 +442,8 @@ def write_run(result: RunResult, out: str | Path) -> Path:
             "regime": result.regime,
             "versions": versions(),
             "git_commit": git_commit(),
-            "files": ["manifest.json", "quarterly.parquet", "annual.parquet", "events.parquet",
-                      "monitoring.parquet", "final_account.json"],
-        }  # fmt: skip
+            "files": [*RUN_FILES, *(["figures/overview.png"] if figures else [])],
+        }
         (tmp / "manifest.json").write_text(
             json.dumps(_clean(manifest), indent=2, default=_json_default) + "\n"
         )
@@ -318,9 +455,12 @@ def write_run(result: RunResult, out: str | Path) -> Path:
         (tmp / "final_account.json").write_text(
             json.dumps(_clean(fa), indent=2, default=_json_default) + "\n"
         )
-        out.mkdir(exist_ok=True)
-        for f in tmp.iterdir():
-            os.replace(f, out / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+        if figures:
+            from sim.plots import plot_run
+
+            plot_run(tmp, title=out.name)
+
+    try:
+        return replace_folder(out, fill, "manifest.json")
+    except OutputError as exc:
+        raise OutputError(f"{out}: {exc}" if str(out) not in str(exc) else str(exc)) from None

@@ -93,50 +93,129 @@ def builtin_scenarios() -> dict[str, str]:
     return out
 
 
-def _read_raw(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+def _is_builtin(ref: str | Path) -> bool:
+    """A bare name (no folder, no .toml) of a scenario shipped in the package."""
+    if not isinstance(ref, str) or "/" in ref or "\\" in ref or ref.endswith(".toml") or not ref:
+        return False
+    try:
+        return resources.files("sim.scenarios").joinpath(f"{ref}.toml").is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
+def _parse_toml(text: str, label: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(f"{label}: not valid TOML (values nested too deeply)") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
+        msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ScenarioError(f"{label}: not valid TOML ({msg})") from None
+
+
+def _read_raw(
+    name_or_path: str | Path, _seen: tuple[str, ...] = (), _base: Path | None = None
+) -> tuple[dict[str, Any], str]:
+    """Raw (merged) tables of a scenario.  ``_base`` is the folder of the file
+    whose ``extends`` names this one: a relative path is resolved from there."""
     text: str
     label = str(name_or_path)
-    path = Path(name_or_path)
-    builtin = resources.files("sim.scenarios").joinpath(f"{label}.toml")
-    if (
-        isinstance(name_or_path, str)
-        and "/" not in label
-        and not label.endswith(".toml")
-        and builtin.is_file()
-    ):
+    if not label.strip():
+        raise ScenarioError("scenario: an empty name is neither a built-in scenario nor a file")
+    if _is_builtin(name_or_path):
+        builtin = resources.files("sim.scenarios").joinpath(f"{label}.toml")
         text = builtin.read_text(encoding="utf-8")
-        name = label
-    elif path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError) as exc:
-            raise ScenarioError(
-                f"{label}: cannot be read as a UTF-8 text file ({exc.__class__.__name__})"
-            ) from None
-        name = path.stem
-    elif path.exists():
-        raise ScenarioError(f"{label}: not a file")
+        name, key, folder = label, f"builtin:{label}", None
     else:
-        known = ", ".join(builtin_scenarios())
-        raise ScenarioError(
-            f"{label}: no such scenario file or built-in scenario (built-ins: {known})"
-        )
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{label}: not valid TOML ({exc})") from None
+        path = Path(name_or_path)
+        if _base is not None and not path.is_absolute():
+            path = _base / path
+            label = str(path)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:  # name too long, NUL byte, no permission, ...
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise ScenarioError(f"{label}: cannot be read as a scenario file ({why})") from None
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError) as exc:
+                raise ScenarioError(
+                    f"{label}: cannot be read as a UTF-8 text file ({exc.__class__.__name__})"
+                ) from None
+        elif path.exists():
+            raise ScenarioError(f"{label}: not a file")
+        else:
+            known = ", ".join(builtin_scenarios())
+            raise ScenarioError(
+                f"{label}: no such scenario file or built-in scenario (built-ins: {known})"
+            )
+        name, key, folder = path.stem, str(path.resolve()), path.resolve().parent
+    raw = _nest(_parse_toml(text, label), label)
+    for meta in ("name", "description"):
+        if meta in raw and not isinstance(raw[meta], str):
+            raise ScenarioError(
+                f"{label}: {meta}: expected a string, got {type(raw[meta]).__name__}"
+            )
     parent = raw.pop("extends", None)
     if parent is not None:
-        if not isinstance(parent, str):
-            raise ScenarioError(f"{label}: extends: expected the name of a scenario")
-        if parent in _seen:
-            raise ScenarioError(f"{label}: extends: circular reference to {parent!r}")
-        base, _ = _read_raw(parent, (*_seen, label))
+        if not isinstance(parent, str) or not parent.strip():
+            raise ScenarioError(f"{label}: extends: expected the name or path of a scenario")
+        chain = (*_seen, key)
+        try:
+            pkey = (
+                f"builtin:{parent}"
+                if _is_builtin(parent)
+                else str((folder / parent).resolve() if folder else Path(parent).resolve())
+            )
+        except (OSError, ValueError):  # unusable path: reported when it is read
+            pkey = parent
+        if pkey in chain:
+            names = " -> ".join(k.removeprefix("builtin:") for k in (*chain, pkey))
+            raise ScenarioError(f"{label}: extends: circular reference to {parent!r} ({names})")
+        base, _ = _read_raw(parent, chain, folder if folder is not None else Path.cwd())
         base.pop("name", None)  # a child is named after itself, not its parent
         base.pop("description", None)
         raw = _merge(base, raw)
     raw.setdefault("name", name)
     return raw, name
+
+
+def _nest(raw: dict[str, Any], label: str, prefix: str = "") -> dict[str, Any]:
+    """Expand quoted dotted keys (``"plan.reserve_share" = 0.05``) into tables,
+    refusing a key given twice (dotted and inside its table)."""
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if isinstance(v, dict):
+            v = _nest(v, label, f"{prefix}{k}.")
+        parts = k.split(".")
+        if len(parts) > 1 and not prefix and parts[0] in (*META_KEYS, *RECORD_FIELDS):
+            raise ScenarioError(f"{label}: {k}: dotted keys cannot address {parts[0]}")
+        node = out
+        for i, h in enumerate(parts[:-1]):
+            nxt = node.setdefault(h, {})
+            if not isinstance(nxt, dict):
+                raise ScenarioError(
+                    f"{label}: {prefix}{'.'.join(parts[: i + 1])}: given twice (as a value and as a table)"
+                )
+            node = nxt
+        last = parts[-1]
+        if last in node:
+            if isinstance(node[last], dict) and isinstance(v, dict):
+                for kk, vv in v.items():
+                    if kk in node[last]:
+                        raise ScenarioError(
+                            f"{label}: {prefix}{k}.{kk}: given twice (as a dotted key and inside its table)"
+                        )
+                    node[last][kk] = vv
+                continue
+            raise ScenarioError(
+                f"{label}: {prefix}{k}: given twice (as a dotted key and inside its table)"
+            )
+        node[last] = v
+    return out
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +232,9 @@ def parse_override_value(text: str) -> Any:
     """Parse the value of ``--set key=value`` as a TOML literal, else a bare string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except RecursionError:
+        raise ScenarioError(f"--set value {text[:40]!r}...: nested too deeply") from None
+    except ValueError:  # TOMLDecodeError, or an integer too long to convert
         return text
 
 
@@ -172,14 +253,23 @@ def load_scenario(
     name_or_path: str | Path = "default", overrides: dict[str, Any] | None = None
 ) -> Scenario:
     """Load a built-in scenario by name or a TOML file by path, apply overrides, validate."""
-    raw, name = _read_raw(name_or_path)
-    overrides = dict(overrides or {})
-    _apply_overrides(raw, overrides)
-    return _build(raw, str(raw.get("name", name)), overrides)
+    if not isinstance(name_or_path, (str, Path)):
+        raise ScenarioError(
+            f"scenario: expected a built-in name or a path, got {type(name_or_path).__name__}"
+        )
+    try:
+        raw, name = _read_raw(name_or_path)
+        overrides = dict(overrides or {})
+        _apply_overrides(raw, overrides)
+        return _build(raw, raw.get("name", name), overrides)
+    except RecursionError:
+        raise ScenarioError(f"{name_or_path}: values nested too deeply") from None
 
 
 def _apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> None:
     for key, value in overrides.items():
+        if not isinstance(key, str):
+            raise ScenarioError(f"{key!r}: override keys are dotted parameter names (strings)")
         parts = key.split(".")
         if parts[0] in RECORD_FIELDS:
             if len(parts) != 3:
@@ -187,6 +277,10 @@ def _apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> None:
                     f"{key}: record overrides take the form {parts[0]}.<name or index>.<field>"
                 )
             records = raw.get(parts[0], [])
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise ScenarioError(
+                    f"{key}: {parts[0]} in the scenario is not a list of tables ([[{parts[0]}]])"
+                )
             idx = _find_record(records, parts[1], key)
             records[idx][parts[2]] = value
             continue
@@ -231,6 +325,10 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _build(raw: dict[str, Any], name: str, overrides: dict[str, Any]) -> Scenario:
     raw = copy.deepcopy(raw)
     description = raw.pop("description", "")
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(f"name: expected a non-empty string, got {name!r}")
+    if not isinstance(description, str):
+        raise ScenarioError(f"description: expected a string, got {type(description).__name__}")
     raw.pop("name", None)
     records = {section: raw.pop(section, []) for section in RECORD_FIELDS}
     values = {p.name: p.default for p in PARAMS.values()}
@@ -293,6 +391,24 @@ def _check_consistency(sc: Scenario) -> None:
     total = math.fsum(v[f"sector.{s}.firm_share"] for s in SECTORS)
     if abs(total - 1.0) > 1e-6:
         raise ScenarioError(f"sector.*.firm_share: must sum to 1, they sum to {total:.6g}")
+    for sec in SECTORS:
+        for k in ("emission_share", "gdp_share", "firm_share"):
+            if 0 < v[f"sector.{sec}.{k}"] < 1e-9:  # the model divides by these shares
+                raise ScenarioError(
+                    f"sector.{sec}.{k}: {v[f'sector.{sec}.{k}']:g} is too close to 0 to compute "
+                    "with (use 0 or at least 1e-09)"
+                )
+        e, g, f = (v[f"sector.{sec}.{k}"] for k in ("emission_share", "gdp_share", "firm_share"))
+        if (e > 0 or f > 0) and g <= 0:
+            raise ScenarioError(
+                f"sector.{sec}.gdp_share: 0, but the sector has emissions or key firms; "
+                "they need output (give it a GDP share, or zero emission and firm shares)"
+            )
+        if g > 0 and f <= 0:
+            raise ScenarioError(
+                f"sector.{sec}.firm_share: 0, but the sector has output; "
+                "its key firms produce it (give it a share of firms or a zero GDP share)"
+            )
     if v["monitoring.red_threshold"] < v["monitoring.overrun_threshold"]:
         raise ScenarioError(
             "monitoring.red_threshold: must not be below monitoring.overrun_threshold"
@@ -312,8 +428,23 @@ def _check_consistency(sc: Scenario) -> None:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ScenarioError(f"cities: duplicate city name {dup[0]!r}")
-    if math.fsum(c["gdp_share"] for c in sc.cities) <= 0:
+    total_share = math.fsum(c["gdp_share"] for c in sc.cities)
+    if total_share <= 0:
         raise ScenarioError("cities[].gdp_share: at least one city needs a positive GDP share")
+    for i, c in enumerate(sc.cities):
+        if c["gdp_share"] < 1e-3 * total_share:
+            raise ScenarioError(
+                f"cities[{i}].gdp_share: {c['gdp_share']:g} is below 0.1 % of the cities' total; "
+                "a city needs an economy of its own (leave the city out instead)"
+            )
+    for i, c in enumerate(sc.cities):
+        rel = v["monitoring.fast_noise"] / c["monitoring_capacity"]
+        if rel > 0.5:
+            raise ScenarioError(
+                f"cities[{i}].monitoring_capacity: {c['monitoring_capacity']:g} with "
+                f"monitoring.fast_noise = {v['monitoring.fast_noise']:g} makes the measurement error "
+                f"s.d. {rel:.0%}; at most 50 % (fast_noise / monitoring_capacity <= 0.5)"
+            )
     if v["province.n_firms"] < len(sc.cities):
         raise ScenarioError(
             f"province.n_firms: {v['province.n_firms']} firms cannot populate {len(sc.cities)} cities"
