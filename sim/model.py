@@ -251,6 +251,7 @@ class CarbonBudgetModel(mesa.Model):
         shock = self._shocks[t]
         f.retired_output[:] = 0.0
         f.retired_emissions[:] = 0.0
+        f.retired_electricity[:] = 0.0
         f.complete_capacity(t)
         if t in self._pending_batches:
             self.pending_mt -= self._pending_batches.pop(t)
@@ -360,8 +361,9 @@ class CarbonBudgetModel(mesa.Model):
             f.by_city(f.emissions * costs["price"]), e_f, out=np.zeros(self.C), where=e_f > 0
         )
         mon = self.streams["monitoring"]
+        closed = np.stack([f.retired_electricity, f.retired_output, np.zeros(self.C)], axis=1)
         self.stats.record(t, e_f + e_d, el, q_f, q_f + q_d, q_d, mon.standard_normal((self.C, 3)),
-                          rec["abatement_mt"][t])  # fmt: skip
+                          rec["abatement_mt"][t], f.retired_emissions, closed)  # fmt: skip
         off_noise = mon.standard_normal(self.C)
         if plan is not None:
             rec["schedule"][t] = plan.scheduled(plan.year_index(t), rec["gdp"][t])
