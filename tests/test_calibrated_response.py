@@ -52,3 +52,76 @@ def test_without_the_ledger_a_closure_biases_the_fast_estimate_upwards():
     # average factors (at most a few tenths of a Mt here): the estimate stays too high
     assert st.fast[6, 0] > after[0] + 1.0
     assert st.fast[6, 1] == pytest.approx(after[1], rel=1e-9)
+
+
+# ------------------------------------------------ trading and adjustment --
+from sim.agents.province import breach_repayment  # noqa: E402
+from sim.compare import replicate_seeds  # noqa: E402
+from sim.model import CarbonBudgetModel  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+
+def _through_account(m: CarbonBudgetModel, k: int) -> None:
+    """Step ``m`` through the annual account of plan year ``k`` of its first period."""
+    while not (m.plans and not np.isnan(m.plans[0].accounted[0, k])):
+        m.step()
+
+
+def test_breach_repayment_by_hand():
+    # positions H - A: a 10 Mt breach, a 4 Mt breach the rule already re-spread by -3 Mt,
+    # a breach fully re-spread, and a surplus
+    pos = np.array([-10.0, -4.0, -2.0, 5.0])
+    rule = np.array([0.0, -3.0, -2.5, 5.0])
+    got = breach_repayment(pos, rule, share=1.0, penalty=1.1)
+    # owed: 11, 4.4, 2.2, 0; minus what the rule took: 11, 1.4, 0, 0
+    np.testing.assert_allclose(got, [11.0, 1.4, 0.0, 0.0])
+    np.testing.assert_allclose(breach_repayment(pos, rule, 0.5, 1.0), [5.0, 0.0, 0.0, 0.0])
+
+
+def test_a_breach_is_repaid_from_next_years_target():
+    # fixed rule: the rule moves nothing, so next year's target falls by penalty x breach
+    sc = load_scenario("default", {"accounts.rule": "fixed", "accounts.breach_penalty": 1.2})
+    m = CarbonBudgetModel(sc, 1)
+    _through_account(m, 0)
+    p = m.plans[0]
+    dev = p.held_to[:, 0] - p.accounted[:, 0]
+    assert (dev < 0).any() and (dev > 0).any()
+    owed = 1.2 * np.clip(-dev, 0, None)
+    floor = 0.05 * (p.T_initial[:, 1] + p.listed[:, 1])
+    expect = np.maximum(p.T_initial[:, 1] + p.listed[:, 1] - owed, floor)
+    np.testing.assert_allclose(p.T[:, 1], expect, rtol=1e-12)
+    np.testing.assert_allclose(p.settled[:, 0], expect - p.T_initial[:, 1] - p.listed[:, 1])
+    # later years untouched
+    np.testing.assert_allclose(p.T[:, 2:], p.T_initial[:, 2:] + p.listed[:, 2:], rtol=1e-12)
+
+
+def test_monitoring_schedule_counts_trades_and_settlements():
+    m = CarbonBudgetModel(load_scenario("default"), 2)
+    _through_account(m, 1)  # two accounts of the period done
+    p = m.plans[0]
+    assert np.abs(p.traded[:, :2]).sum() > 0 and np.abs(p.settled[:, :2]).sum() > 0
+    last = p.p0 + 7
+    s = m.province.monitoring_schedule(p, last)
+    raw = m.schedule[p.p0 : last + 1]
+    for k in range(2):
+        got = s[4 * k : 4 * k + 4].sum(axis=0) - raw[4 * k : 4 * k + 4].sum(axis=0)
+        np.testing.assert_allclose(got, p.traded[:, k] - p.settled[:, k], atol=1e-9)
+    # a city that bought quota is held to more in the accounted year (its status eases)
+    buyer = int(np.argmax(p.traded[:, 0]))
+    assert s[:4, buyer].sum() > raw[:4, buyer].sum() - p.settled[buyer, 0] + 1e-9
+
+
+def test_trading_changes_what_happens_after_it():
+    # trades used to settle past deficits with no behaviour depending on them;
+    # now a city's later status, packages and restriction follow its purchases
+    sc = load_scenario("default")
+    differ = 0
+    for seed in replicate_seeds(0, 4):
+        a = CarbonBudgetModel(sc, seed, regime="budget")
+        b = CarbonBudgetModel(sc, seed, regime="budget_no_trading")
+        a.run_model()
+        b.run_model()
+        assert a.plans[0].traded.any()
+        differ += not np.array_equal(a.q_package, b.q_package)
+        differ += not np.array_equal(a.q["restriction_gdp_loss"], b.q["restriction_gdp_loss"])
+    assert differ >= 4

@@ -25,6 +25,19 @@ if TYPE_CHECKING:
 METHODS = ("grandfathering", "intensity", "equality", "efficiency", "potential")
 
 
+def breach_repayment(
+    position: np.ndarray, rule_change: np.ndarray, share: float, penalty: float
+) -> np.ndarray:
+    """Mt each city repays from next year's target after its annual account.
+
+    ``position``: held-to minus accounted emissions (after trades; < 0 a
+    breach); ``rule_change``: the adjustment rule's change of the remaining
+    years' targets.  A breach D owes ``share * penalty * D``; what the rule
+    already took from the remaining years counts towards it."""
+    owed = share * penalty * np.clip(-position, 0.0, None)
+    return np.clip(owed - np.clip(-rule_change, 0.0, None), 0.0, None)
+
+
 @dataclass
 class PeriodPlan:
     """One five-year plan and its execution state (arrays cities x years)."""
@@ -52,6 +65,9 @@ class PeriodPlan:
     listed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     held_to: np.ndarray = field(default_factory=lambda: np.zeros(0))  # target each year was held to
     accounted: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Mt of each accounted year's deviation carried into the later years' targets (the
+    # adjustment actually applied, breach repayment included): settled for monitoring
+    settled: np.ndarray = field(default_factory=lambda: np.zeros(0))
     firm_mode: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     firm_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # base emissions per firm
     sector_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # C x S
@@ -214,6 +230,7 @@ class Province(mesa.Agent):
             reserve=reserve, reserve_initial=reserve.copy(), gdp_forecast=gdp_f, T_initial=alloc.copy(),
             T=alloc.copy(), I_path=alloc / gdp_f, traded=np.zeros_like(alloc), listed=np.zeros_like(alloc),
             held_to=np.full_like(alloc, np.nan), accounted=np.full_like(alloc, np.nan),
+            settled=np.zeros_like(alloc),
             scenario_names=tuple(s.name for s in scen), chosen=scen[chosen].name,
         )  # fmt: skip
         # 7. horizontal allocation: firms or sectors
@@ -310,7 +327,7 @@ class Province(mesa.Agent):
             return  # nothing of this period observed yet
         rows = slice(p0, last + 1)
         e = est[rows]
-        sched = m.schedule[rows]
+        sched = self.monitoring_schedule(plan, last)
         cum_e = e.sum(axis=0)
         cum_s = sched.sum(axis=0)
         r = np.append(cum_e / cum_s, cum_e.sum() / cum_s.sum())
@@ -332,11 +349,30 @@ class Province(mesa.Agent):
                 detail=f"{STATUS_CODES[status[c]]} ({('green', 'orange', 'red')[warning[c]]})",
             )
         if m.regime.packages:
+            suggested = [
+                package_key(STATUS_CODES[s], w)
+                for s, w in zip(status[:-1], warning[:-1], strict=True)
+            ]
+            if v["monitoring.province_first"] and r[-1] < 1.0 - v["monitoring.province_margin"]:
+                # the province as a whole has slack: no production restriction yet
+                suggested = ["balance" if k.startswith("overrun") else k for k in suggested]
             view = MonitoringView(t, m.first_year + t // 4, tuple(m.sc.city_names),
                                   tuple(STATUS_CODES[s] for s in status[:-1]), tuple(int(w) for w in warning[:-1]),
-                                  tuple(package_key(STATUS_CODES[s], w) for s, w in zip(status[:-1], warning[:-1],
-                                                                                        strict=True)))  # fmt: skip
+                                  tuple(suggested))  # fmt: skip
             self.switch_packages(t, m.governor.choose_packages(view))
+
+    def monitoring_schedule(self, plan: PeriodPlan, last: int) -> np.ndarray:
+        """Scheduled budget of the period's quarters up to ``last`` as monitoring
+        counts it (quarters x cities): the recorded schedule, plus in every
+        accounted year the quota the city bought (+) or sold (-) and minus what
+        the annual account carried into later years' targets (a surplus banked,
+        a deficit re-spread or repaid), so an accounted year counts as settled
+        by what was done about it, and a purchase eases the status that follows."""
+        sched = self.model.schedule[plan.p0 : last + 1].copy()
+        k = (np.arange(plan.p0, last + 1) - plan.p0) // 4
+        done = ~np.isnan(plan.accounted[0, k])
+        sched[done] += (plan.traded[:, k[done]] - plan.settled[:, k[done]]).T / 4
+        return sched
 
     def switch_packages(self, t: int, keys: list[str]) -> None:
         """Cities switch to the packages ``keys`` (one event per switch)."""
@@ -482,6 +518,14 @@ class Province(mesa.Agent):
         lo, hi = planned * (1 - cap), planned * (1 + cap)
         # no remaining year may drift further than accounts.adjust_cap from its plan
         proposal = np.clip(adj.targets[:, k + 1 :], lo, hi)
+        repay = np.zeros(m.C)
+        if m.regime.adjustment and k + 1 < plan.years:
+            # a breach costs: repayment (with a penalty) from next year's target, beyond
+            # what the rule already took from the remaining years
+            repay = breach_repayment(held - A, proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1),
+                                     v["accounts.breach_repayment"], v["accounts.breach_penalty"])  # fmt: skip
+            proposal[:, 0] = np.maximum(proposal[:, 0] - repay, 0.05 * planned[:, 0])
+            lo[:, 0] = np.minimum(lo[:, 0], proposal[:, 0])
         suggested = proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
         cur = plan.T[:, k + 1 :].sum(axis=1)
         view = AccountView(
@@ -526,6 +570,7 @@ class Province(mesa.Agent):
                 new[own] = np.clip(cur[own] * scale[own, None], p.lo[own], p.hi[own])
             actual = new.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
             plan.T[:, k + 1 :] = new
+            plan.settled[:, k] = actual
             # listed quota from the reserve of the remaining years, pro rata to what each year holds
             res = plan.reserve[k + 1 :]
             grant = min(float(listed.sum()), float(res.sum()))
