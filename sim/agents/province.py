@@ -518,6 +518,9 @@ class Province(mesa.Agent):
         lo, hi = planned * (1 - cap), planned * (1 + cap)
         # no remaining year may drift further than accounts.adjust_cap from its plan
         proposal = np.clip(adj.targets[:, k + 1 :], lo, hi)
+        if plan.mode != "total" and v["accounts.hold_final_year"] and k + 1 < plan.years:
+            # the binding control is the final year's intensity: the rule banks no surplus into it
+            proposal[:, -1] = np.minimum(proposal[:, -1], np.maximum(planned[:, -1], plan.T[:, -1]))
         repay = np.zeros(m.C)
         if m.regime.adjustment and k + 1 < plan.years:
             # a breach costs: repayment (with a penalty) from next year's target, beyond
