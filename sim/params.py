@@ -356,7 +356,7 @@ _GLOBAL: list[Param] = [
     _p("monitoring.province_first", bool, True,
        desc="five-year coordination: a city in overrun gets a restriction package (overrun_*) only while the province as a whole is not under its schedule by more than monitoring.province_margin; otherwise it runs the balance package (its warning stands)",
        source=SEED + " (overall coordination); the rule is a documented judgement"),
-    _p("monitoring.province_margin", float, 0.0, "share", -0.5, 0.5,
+    _p("monitoring.province_margin", float, -0.02, "share", -0.5, 0.5,
        desc="province_first: restriction packages switch on when the province's aggregate time-progress ratio is at least 1 - this",
        source="assumption: vary it in sensitivity analysis"),
     _p("accounts.rule", str, "threshold", choices=("fixed", "carryover", "threshold", "rebase"), desc="dynamic adjustment rule", source=SEED),
@@ -394,7 +394,8 @@ _GLOBAL: list[Param] = [
        desc="governance regime (none = no local policy: the counterfactual)"),
     _p("regime.campaign_quarters", int, 4, "quarters", 1, 20,
        desc="traditional: the campaign may start only this many quarters before the period ends"),
-    _p("regime.campaign_max_restriction", float, 0.6, "share", 0.0, 0.95, desc="traditional: largest output share a campaign withholds"),
+    _p("regime.campaign_max_restriction", float, 0.05, "share", 0.0, 0.95, desc="traditional: largest output share a campaign withholds",
+       source="calibrated so a campaign year's provincial emission change stays within the historical -9 %..+26 % (CEADs 2011-19 via " + FACTS + "; docs/ODD.md 10)"),
     # final account (MODEL.md 4.8)
     _p("evaluation.weight_rationality", float, 0.25, "weight", 0.0, 1.0, desc="weight of target rationality in the composite", source=SEED),
     _p("evaluation.weight_effectiveness", float, 0.35, "weight", 0.0, 1.0, desc="weight of execution effectiveness", source=SEED),

@@ -330,7 +330,16 @@ class Province(mesa.Agent):
         sched = self.monitoring_schedule(plan, last)
         cum_e = e.sum(axis=0)
         cum_s = sched.sum(axis=0)
+        # the province's own position also counts the reserve it still holds for these years
+        k = (np.arange(p0, last + 1) - p0) // 4
+        held_back = plan.reserve[k].sum() / 4 if m.regime.coordination else 0.0
         r = np.append(cum_e / cum_s, cum_e.sum() / cum_s.sum())
+        r_prov = cum_e.sum() / (cum_s.sum() + held_back)  # what five-year coordination judges
+        if plan.mode != "intensity" and m.regime.coordination and last >= p0 + 3:
+            # a cap: the province also projects its five-year total at the run rate of the
+            # last four known quarters and compares it with its five-year budget
+            proj = cum_e.sum() + e[-4:].sum() * (plan.end_t - last) / 4
+            r_prov = max(r_prov, proj / plan.budget.sum())
         status, warning = classify(r, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
                                    v["monitoring.red_threshold"])  # fmt: skip
         truth = m.stats.emissions[rows].sum(axis=0)
@@ -353,9 +362,14 @@ class Province(mesa.Agent):
                 package_key(STATUS_CODES[s], w)
                 for s, w in zip(status[:-1], warning[:-1], strict=True)
             ]
-            if v["monitoring.province_first"] and r[-1] < 1.0 - v["monitoring.province_margin"]:
+            coordinate = v["monitoring.province_first"] and m.regime.coordination
+            if coordinate and r_prov < 1.0 - v["monitoring.province_margin"]:
                 # the province as a whole has slack: no production restriction yet
                 suggested = ["balance" if k.startswith("overrun") else k for k in suggested]
+            elif coordinate and r_prov > 1.0 + v["monitoring.overrun_threshold"]:
+                # the province as a whole overruns: every city not in surplus takes part
+                up = {"balance": "overrun_orange", "overrun_orange": "overrun_red"}
+                suggested = [up.get(k, k) for k in suggested]
             view = MonitoringView(t, m.first_year + t // 4, tuple(m.sc.city_names),
                                   tuple(STATUS_CODES[s] for s in status[:-1]), tuple(int(w) for w in warning[:-1]),
                                   tuple(suggested))  # fmt: skip
