@@ -338,8 +338,13 @@ class Province(mesa.Agent):
         if plan.mode != "intensity" and m.regime.coordination and last >= p0 + 3:
             # a cap: the province also projects its five-year total at the run rate of the
             # last four known quarters and compares it with its five-year budget
-            proj = cum_e.sum() + e[-4:].sum() * (plan.end_t - last) / 4
+            # (grown at the year-on-year change of the province's known quarters)
+            prev = est[max(last - 7, 0) : last - 3].sum()
+            g = float(np.clip(e[-4:].sum() / prev - 1.0, -0.1, 0.1)) if prev > 0 else 0.0
+            j = np.arange(1, plan.end_t - last + 1)
+            proj = cum_e.sum() + e[-4:].sum() / 4 * float(((1 + g) ** (j / 4)).sum())
             r_prov = max(r_prov, proj / plan.budget.sum())
+            self._orderly_restriction(plan, t, last, proj, r[:-1])
         status, warning = classify(r, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
                                    v["monitoring.red_threshold"])  # fmt: skip
         truth = m.stats.emissions[rows].sum(axis=0)
@@ -374,6 +379,33 @@ class Province(mesa.Agent):
                                   tuple(STATUS_CODES[s] for s in status[:-1]), tuple(int(w) for w in warning[:-1]),
                                   tuple(suggested))  # fmt: skip
             self.switch_packages(t, m.governor.choose_packages(view))
+
+    def _orderly_restriction(
+        self, plan: PeriodPlan, t: int, last: int, proj: float, r: np.ndarray
+    ) -> None:
+        """Under a cap, when the projected five-year total exceeds the budget, the
+        province restricts the key firms of the cities over their own schedule
+        (all cities if none is) in proportion to the projected excess (over the
+        budget less ``monitoring.cap_safety`` of it) over the
+        quarters left, at most ``monitoring.cap_restriction_max`` of their output;
+        the restriction is lifted when the projection is back within the budget."""
+        m = self.model
+        left = plan.end_t - last
+        gap = proj - (1.0 - m.sc["monitoring.cap_safety"]) * plan.budget.sum()
+        if left <= 0 or gap <= 0:
+            m.campaign_restriction[:] = 0.0
+            return
+        who = r > 1.0
+        if not who.any():
+            who[:] = True
+        f = m.firms
+        key = f.by_city(np.where(f.active, f.Qp * f.I, 0.0))
+        share = gap / (left / 4) / max(float(key[who].sum()), 1e-9)
+        new = np.where(who, min(share, m.sc["monitoring.cap_restriction_max"]), 0.0)
+        started = np.flatnonzero((new > 0) & (m.campaign_restriction == 0))
+        m.campaign_restriction[:] = new
+        m.events.add_many(t, "orderly_restriction", started, amount=np.full(started.size, gap),
+                          value=new[started], detail="projected five-year total above the budget")  # fmt: skip
 
     def monitoring_schedule(self, plan: PeriodPlan, last: int) -> np.ndarray:
         """Scheduled budget of the period's quarters up to ``last`` as monitoring
