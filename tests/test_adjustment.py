@@ -166,7 +166,15 @@ def test_no_rule_touches_years_up_to_k(rule):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_fixed_rule_keeps_the_plan_except_listed_quota(seed):
-    sc = load_scenario("default", {"accounts.rule": "fixed", "projects.strategic_prob": 1.0})
+    # without breach repayment (which takes from later targets; tests/test_calibrated_response.py)
+    sc = load_scenario(
+        "default",
+        {
+            "accounts.rule": "fixed",
+            "projects.strategic_prob": 1.0,
+            "accounts.breach_repayment": 0.0,
+        },
+    )
     m = CarbonBudgetModel(sc, seed, firm_agents=False)
     m.run_model()
     p = m.plans[0]
@@ -191,7 +199,14 @@ def test_threshold_rule_does_change_the_plan():
 
 @pytest.mark.parametrize("seed", [1, 3])
 def test_carryover_rule_in_the_model_moves_only_the_next_year(seed):
-    sc = load_scenario("default", {"accounts.rule": "carryover", "accounts.borrow_cap": 0.01})
+    sc = load_scenario(
+        "default",
+        {
+            "accounts.rule": "carryover",
+            "accounts.borrow_cap": 0.01,
+            "accounts.breach_repayment": 0.0,
+        },
+    )
     m = CarbonBudgetModel(sc, seed, firm_agents=False)
     m.run_model()
     p = m.plans[0]
