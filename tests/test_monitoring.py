@@ -88,9 +88,9 @@ def test_official_statistics_published_at_end_of_quarter_4y_plus_3_plus_lag():
 def test_official_is_truth_times_one_plus_error_times_noise():
     err = 0.03
     st, e, off_noise, published = _synthetic(stat_error=err)
-    for t, y in published.items():
+    for y in published.values():
         truth = e[4 * y : 4 * y + 4].sum(axis=0)
-        # official = truth * (1 + err * noise drawn in the publication quarter)
+        # official = truth * (1 + err * the statistics bureau's draw of that year)
         np.testing.assert_allclose(st.official[y], truth * (1 + err * off_noise[y]), rtol=1e-12)
     # and with zero error the official numbers are the truth
     st0, e0, _, _ = _synthetic(stat_error=0.0)
