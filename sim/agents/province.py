@@ -74,6 +74,10 @@ class PeriodPlan:
     # the plan adjustments are measured against: T_initial until the plan is re-based
     # on the official base year (Province.rebase_to_official), then scaled with it
     T_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # the reserve as set aside and the province budget per year, re-based with the plan
+    # (budget itself stays the initial plan's, which rationality judges)
+    reserve_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    budget_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rebase_factor: float = 1.0  # official / estimated base-year emissions (1 until re-based)
     rebased: bool = False
     n_adjustments: int = 0
@@ -235,7 +239,8 @@ class Province(mesa.Agent):
             reserve=reserve, reserve_initial=reserve.copy(), gdp_forecast=gdp_f, T_initial=alloc.copy(),
             T=alloc.copy(), I_path=alloc / gdp_f, traded=np.zeros_like(alloc), listed=np.zeros_like(alloc),
             held_to=np.full_like(alloc, np.nan), accounted=np.full_like(alloc, np.nan),
-            settled=np.zeros_like(alloc), T_ref=alloc.copy(),
+            settled=np.zeros_like(alloc), T_ref=alloc.copy(), reserve_ref=reserve.copy(),
+            budget_ref=budget.copy(),
             scenario_names=tuple(s.name for s in scen), chosen=scen[chosen].name,
         )  # fmt: skip
         # 7. horizontal allocation: firms or sectors
@@ -348,7 +353,7 @@ class Province(mesa.Agent):
             g = float(np.clip(e[-4:].sum() / prev - 1.0, -0.1, 0.1)) if prev > 0 else 0.0
             j = np.arange(1, plan.end_t - last + 1)
             proj = cum_e.sum() + e[-4:].sum() / 4 * float(((1 + g) ** (j / 4)).sum())
-            r_prov = max(r_prov, proj / plan.budget.sum())
+            r_prov = max(r_prov, proj / plan.budget_ref.sum())
             self._orderly_restriction(plan, t, last, proj, r[:-1])
         status, warning = classify(r, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
                                    v["monitoring.red_threshold"])  # fmt: skip
@@ -396,7 +401,7 @@ class Province(mesa.Agent):
         the restriction is lifted when the projection is back within the budget."""
         m = self.model
         left = plan.end_t - last
-        gap = proj - (1.0 - m.sc["monitoring.cap_safety"]) * plan.budget.sum()
+        gap = proj - (1.0 - m.sc["monitoring.cap_safety"]) * plan.budget_ref.sum()
         if left <= 0 or gap <= 0:
             m.campaign_restriction[:] = 0.0
             return
@@ -659,11 +664,13 @@ class Province(mesa.Agent):
         published: the centre's targets are stated on the official statistics,
         while the plan was prepared on the province's own (stale, estimated)
         base year.  With ``f`` = official / estimated base-year emissions, the
-        remaining years' targets, reserve and intensity path are scaled by ``f``
-        (intensity mode: the binding target is the final year's intensity); in
-        total and dual mode each city's remaining years also absorb the
-        difference ``(f - 1) x`` its targets of the years already run, so the
-        period total becomes ``f x`` the planned one."""
+        reference plan (``T_ref``, ``reserve_ref``, ``budget_ref``) of the
+        remaining years is scaled by ``f`` (intensity mode: the binding target is
+        the final year's intensity); in total and dual mode the remaining years
+        also absorb ``(f - 1) x`` the reference of the years already run, so the
+        period total becomes ``f x`` the planned one.  Each remaining year's
+        target and reserve move by the change of their reference, so listed
+        quota and past adjustments stand as they were."""
         m = self.model
         y = plan.base_year_idx
         if plan.rebased or m.stats.published_at[y] > t:
@@ -675,22 +682,25 @@ class Province(mesa.Agent):
         r = slice(k + 1, plan.years)
         if k + 1 >= plan.years or f == 1.0:
             return
+        absorb = plan.mode != "intensity"
+
+        def rebased(a: np.ndarray) -> np.ndarray:
+            rest = a[..., r] * f
+            tot = rest.sum(axis=-1, keepdims=True)
+            extra = (f - 1.0) * a[..., : k + 1].sum(axis=-1, keepdims=True) if absorb else 0.0
+            ok = tot > 0
+            scale = np.divide(np.clip(tot + extra, 0.05 * tot, None), tot, out=np.ones_like(tot),
+                              where=ok)  # fmt: skip
+            return rest * scale
+
         before = plan.T[:, r].sum()
-        for arr in (plan.T, plan.T_ref):
-            extra = (f - 1.0) * arr[:, : k + 1].sum(axis=1) if plan.mode != "intensity" else 0.0
-            rest = arr[:, r] * f
-            tot = rest.sum(axis=1)
-            scale = np.divide(
-                np.clip(tot + extra, 0.05 * tot, None), tot, out=np.ones(m.C), where=tot > 0
-            )
-            arr[:, r] = rest * scale[:, None]
-        res_extra = (f - 1.0) * plan.reserve[: k + 1].sum() if plan.mode != "intensity" else 0.0
-        rest_r = plan.reserve[r] * f
-        plan.reserve[r] = (
-            rest_r * max(rest_r.sum() + res_extra, 0.0) / rest_r.sum()
-            if rest_r.sum() > 0
-            else rest_r
-        )
+        new_T = rebased(plan.T_ref)
+        plan.T[:, r] = np.clip(plan.T[:, r] + new_T - plan.T_ref[:, r], 0.05 * new_T, None)
+        plan.T_ref[:, r] = new_T
+        new_res = rebased(plan.reserve_ref)
+        plan.reserve[r] = np.clip(plan.reserve[r] + new_res - plan.reserve_ref[r], 0.0, None)
+        plan.reserve_ref[r] = new_res
+        plan.budget_ref[r] = rebased(plan.budget_ref)
         plan.I_path[:, r] = plan.T[:, r] / plan.gdp_forecast[:, r]
         m.events.add(t, "plan_rebased", amount=float(plan.T[:, r].sum() - before), value=f,
                      detail="remaining targets re-based on the published official base year")  # fmt: skip
