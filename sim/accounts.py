@@ -4,15 +4,14 @@
 **The binding target is the centre's.**  It is fixed from the base year's
 official statistics as they are eventually published: true base-year emissions
 per city times ``1 + monitoring.stat_error x z``, with ``z`` a standard normal
-drawn from a stream of its own (``SeedSequence(seed, spawn_key=(CENTRE_STREAM,
-base year))``), and true base-year GDP (the GDP accounts are accurate).  The
-draw does not depend on the regime, on the statistics lag or on the fast
-estimate, so at one seed every regime and monitoring setting is judged against
-the same target.  (The model's own ``stats.official`` series is not used: its
-error is drawn at the quarter of publication, so it changes with
-``monitoring.stat_lag_quarters``.)  The province's own estimates shape only
-its internal plan (``plan.budget``, the allocations).  Outcomes are true
-emissions and GDP.
+drawn from the statistics bureau's stream of that year
+(:func:`sim.monitoring.official_noise`), and true base-year GDP (the GDP
+accounts are accurate): the figure the model's statistics publish for the
+base year.  The draw does not depend on the regime, on the statistics lag or on
+the fast estimate, so at one seed every regime and monitoring setting is judged
+against the same target.  The province plans with its own estimate of the base
+year and re-bases its plan to the official figure once it is published
+(``Province.rebase_to_official``).  Outcomes are true emissions and GDP.
 
 **A period's account uses only that period's data**: warnings, fast estimates
 made, trades and events up to the period's last annual account (quarter
@@ -44,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.monitoring import OVERRUN
+from sim.monitoring import OVERRUN, official_noise
 from sim.params import EVALUATION_MEASURES, PARAMS, STAGE_MEASURES
 
 DIMENSIONS = tuple(EVALUATION_MEASURES)
@@ -57,7 +56,6 @@ STAGES: dict[str, tuple[str, ...]] = {
     "accounts": ("account_error", "compliance_dispersion", "deficit_covered_by_trade"),
 }  # fmt: skip
 GRADES = ((90.0, "excellent"), (80.0, "good"), (60.0, "pass"), (-math.inf, "fail"))
-CENTRE_STREAM = 1000  # spawn key of the centre's official-statistics draw (not a model stream)
 MET_TOLERANCE = 1e-9  # an overshoot at most this counts as meeting the target
 
 
@@ -176,12 +174,10 @@ class CentralTarget:
 def official_base(
     seed: int, base_year_idx: int, true_base: np.ndarray, stat_error: float
 ) -> np.ndarray:
-    """Base-year emissions per city as the official statistics publish them:
-    truth x (1 + stat_error x z), z from the centre's own stream (one draw per
-    base year and city), the same whatever the regime or monitoring setting."""
-    ss = np.random.SeedSequence(seed, spawn_key=(CENTRE_STREAM, base_year_idx))
-    z = np.random.default_rng(ss).standard_normal(true_base.size)
-    return true_base * (1.0 + stat_error * z)
+    """Base-year emissions per city as the official statistics publish them
+    (:func:`sim.monitoring.official_noise`: the same figure the model's
+    statistics publish, whatever the regime or monitoring setting)."""
+    return true_base * (1.0 + stat_error * official_noise(seed, base_year_idx, true_base.size))
 
 
 def central_target(model, plan) -> CentralTarget:

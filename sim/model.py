@@ -76,7 +76,7 @@ class CarbonBudgetModel(mesa.Model):
         caps = np.array([c["monitoring_capacity"] for c in scenario.cities])
         self.stats = Statistics(self.T, self.C, v["monitoring.stat_lag_quarters"], v["monitoring.fast_lag_quarters"],
                                 v["monitoring.stat_error"], v["monitoring.fast_noise"] / caps,
-                                v["monitoring.trend_correction"], v["monitoring.abatement_ledger"])  # fmt: skip
+                                v["monitoring.trend_correction"], v["monitoring.abatement_ledger"], seed)  # fmt: skip
         self.events = EventLog(self.first_year, scenario.city_names)
         self.enforcement = np.array([c["enforcement"] for c in scenario.cities])
         self.growth_pref = np.array([c["growth_preference"] for c in scenario.cities])
@@ -270,6 +270,7 @@ class CarbonBudgetModel(mesa.Model):
         shock = self._shocks[t]
         f.retired_output[:] = 0.0
         f.retired_emissions[:] = 0.0
+        f.retired_electricity[:] = 0.0
         f.complete_capacity(t)
         if t in self._pending_batches:
             self.pending_mt -= self._pending_batches.pop(t)
@@ -382,12 +383,12 @@ class CarbonBudgetModel(mesa.Model):
             f.by_city(f.emissions * costs["price"]), e_f, out=np.zeros(self.C), where=e_f > 0
         )
         mon = self.streams["monitoring"]
+        closed = np.stack([f.retired_electricity, f.retired_output, np.zeros(self.C)], axis=1)
         self.stats.record(t, e_f + e_d, el, q_f, q_f + q_d, q_d, mon.standard_normal((self.C, 3)),
-                          rec["abatement_mt"][t])  # fmt: skip
-        off_noise = mon.standard_normal(self.C)
+                          rec["abatement_mt"][t], f.retired_emissions, closed)  # fmt: skip
         if plan is not None:
             rec["schedule"][t] = plan.scheduled(plan.year_index(t), rec["gdp"][t])
-        if self.stats.publish(t, off_noise) is not None:
+        if self.stats.publish(t) is not None:
             year = self.stats.n_published - 1
             self.events.add(t, "official_statistics", amount=float(np.nansum(self.stats.official[year])),
                             value=float(self.first_year + year), detail="published; fast model refitted")  # fmt: skip

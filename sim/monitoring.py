@@ -22,6 +22,18 @@ from __future__ import annotations
 import numpy as np
 
 STATUS_CODES = ("surplus", "balance", "overrun")
+OFFICIAL_STREAM = 1000  # spawn key of the statistics bureau's draws (not a model stream)
+
+
+def official_noise(seed: int, year_idx: int, n_cities: int) -> np.ndarray:
+    """Standard normals of the official statistics' error for run-year ``year_idx``:
+    one stream per year, ``SeedSequence(seed, spawn_key=(OFFICIAL_STREAM, year))``,
+    so a year's official figure is the same whatever the regime, the publication
+    lag or the monitoring setting (it is also the base of the centre's target)."""
+    ss = np.random.SeedSequence(seed, spawn_key=(OFFICIAL_STREAM, year_idx))
+    return np.random.default_rng(ss).standard_normal(n_cities)
+
+
 SURPLUS, BALANCE, OVERRUN = 0, 1, 2
 
 
@@ -70,8 +82,10 @@ class Statistics:
     """
 
     def __init__(self, n_quarters: int, n_cities: int, stat_lag: int, fast_lag: int, stat_error: float,
-                 fast_noise: np.ndarray, trend_correction: bool = False, ledger: bool = False) -> None:  # fmt: skip
+                 fast_noise: np.ndarray, trend_correction: bool = False, ledger: bool = False,
+                 seed: int = 0) -> None:  # fmt: skip
         T, C = n_quarters, n_cities
+        self.seed = seed
         self.T, self.C = T, C
         self.stat_lag = stat_lag
         self.fast_lag = fast_lag
@@ -83,6 +97,11 @@ class Statistics:
         # abatement ledger: cumulative abatement completed (Mt/yr rate) by each quarter
         self.ledger = np.zeros((T, C))
         self.ledger_ref = np.zeros(C)  # its mean over the latest official year
+        # closures of outdated capacity (phase-out, replacement, offset plans): the
+        # regressors (electricity, output; C x 3, per year) of the capacity closed by
+        # each quarter; its emissions are in ``ledger`` with the abatement
+        self.closed = np.zeros((T, C, 3))
+        self.closed_ref = np.zeros((C, 3))
         nan = np.full((T, C), np.nan)
         self.emissions = nan.copy()  # true, Mt per quarter
         self.electricity = nan.copy()
@@ -103,13 +122,19 @@ class Statistics:
     # ------------------------------------------------------------ record --
     def record(
         self, t: int, emissions, electricity, industry, gdp, diffuse_gdp, noise: np.ndarray,
-        abatement: np.ndarray | None = None,
+        abatement: np.ndarray | None = None, closed_mt: np.ndarray | None = None,
+        closed_x: np.ndarray | None = None,
     ) -> None:  # fmt: skip
         """Store quarter ``t``'s truth and its noisy observation (noise: C x 3
-        standard normals) and the abatement completed in the quarter (Mt/yr),
-        which the province knows from its project ledger."""
+        standard normals) and what the province's ledger knows of the quarter:
+        abatement completed (Mt/yr) and outdated capacity closed (its emissions
+        ``closed_mt``, Mt/yr, and its regressors ``closed_x``, C x 3 per year)."""
         prev = self.ledger[t - 1] if t > 0 else 0.0
         self.ledger[t] = prev + (0.0 if abatement is None else abatement)
+        self.ledger[t] += 0.0 if closed_mt is None else closed_mt
+        self.closed[t] = (self.closed[t - 1] if t > 0 else 0.0) + (
+            0.0 if closed_x is None else closed_x
+        )
         self.emissions[t] = emissions
         self.electricity[t] = electricity
         self.industry[t] = industry
@@ -122,18 +147,20 @@ class Statistics:
         rel[:, 2] = 0.0
         self.obs[t] = truth * np.maximum(1.0 + rel, 0.0)  # a measurement is never negative
 
-    def publish(self, t: int, official_noise: np.ndarray) -> int | None:
-        """Publish the official statistics whose lag has elapsed at the end of quarter ``t``.
+    def publish(self, t: int) -> int | None:
+        """Publish the official statistics whose lag has elapsed at the end of quarter ``t``
+        (truth x (1 + stat_error x z), z from :func:`official_noise`).
 
-        Returns the run-year index published, or None.  ``official_noise`` (C)
-        are standard normals drawn every quarter by the caller (common numbers).
+        Returns the run-year index published, or None.
         """
         y = (t - self.stat_lag - 3) / 4
         if y < 0 or y != int(y):
             return None
         yi = int(y)
         true_year = self.emissions[4 * yi : 4 * yi + 4].sum(axis=0)
-        self.official[yi] = true_year * (1.0 + self.stat_error * official_noise)
+        self.official[yi] = true_year * (
+            1.0 + self.stat_error * official_noise(self.seed, yi, self.C)
+        )
         self.published_at[yi] = t
         self.n_published = yi + 1
         self._refit(t)
@@ -147,19 +174,31 @@ class Statistics:
             return np.zeros((n, self.C))
         L = self.ledger[: 4 * n].reshape(n, 4, self.C)
         self.ledger_ref = L[n - 1].mean(axis=0)
+        self.closed_ref = self.closed[4 * (n - 1) : 4 * n].mean(axis=0)
         return ((L - self.ledger_ref) / 4).sum(axis=1)
+
+    def _closed_gap(self, n: int) -> np.ndarray:
+        """Per year (n x cities x 3): the year's regressors at the closures of the
+        latest official year (what closing the capacity took out of them)."""
+        if not self.use_ledger:
+            return np.zeros((n, self.C, 3))
+        K = self.closed[: 4 * n].reshape(n, 4, self.C, 3)
+        return ((K - self.closed_ref) / 4).sum(axis=1)
 
     def _refit(self, t: int) -> None:
         n = self.n_published
-        X = self.obs[: 4 * n].reshape(n, 4, self.C, 3).sum(axis=1).reshape(n * self.C, 3)
-        # official figures restated at the latest year's abatement level (abatement lowers
-        # emissions but not electricity use, which the regression cannot see)
+        # official figures restated at the latest year's abatement and closures (abatement
+        # lowers emissions but not electricity use, which the regression cannot see; a
+        # closure lowers both, but not at the regression's average factor) and the
+        # regressors at the latest year's closures
         official = self.official[:n] + self._ledger_gap(n)
+        Xy = self.obs[: 4 * n].reshape(n, 4, self.C, 3).sum(axis=1) + self._closed_gap(n)
+        X = Xy.reshape(n * self.C, 3)
         self.beta = fit_fast_model(X, official.reshape(n * self.C))
-        last = self.obs[4 * (n - 1) : 4 * n].sum(axis=0) @ self.beta
+        last = Xy[n - 1] @ self.beta
         self.calib = np.divide(official[n - 1], last, out=np.ones(self.C), where=last > 0)
         if self.trend_correction and n >= 2:
-            prev = self.obs[4 * (n - 2) : 4 * (n - 1)].sum(axis=0) @ self.beta
+            prev = Xy[n - 2] @ self.beta
             k_prev = np.divide(official[n - 2], prev, out=np.ones(self.C), where=prev > 0)
             self.drift = np.clip(
                 np.divide(self.calib, k_prev, out=np.ones(self.C), where=k_prev > 0), 0.95, 1.05
@@ -172,8 +211,11 @@ class Statistics:
         if q < 0 or self.beta is None:
             return None
         years_since = (q - (4 * (self.n_published - 1) + 1.5)) / 4.0  # from mid last official year
-        model = self.calib * self.drift**years_since * (self.obs[q] @ self.beta)
-        # abatement completed since the calibration year, from the project ledger
+        x = self.obs[q]
+        if self.use_ledger:  # regressors as if nothing had closed since the calibration year
+            x = x + (self.closed[q] - self.closed_ref) / 4
+        model = self.calib * self.drift**years_since * (x @ self.beta)
+        # abatement completed and capacity closed since the calibration year, from the ledger
         est = model - (self.ledger[q] - self.ledger_ref) / 4 if self.use_ledger else model
         # the ledger (Mt/yr when completed) overstates abatement once output has fallen:
         # it never removes more than the largest reachable abatement share (<= 0.95)

@@ -138,7 +138,7 @@ def test_end_loadedness_in_unit_interval(default, regime):
 
 
 @pytest.mark.parametrize("emissions_mt", [6.0, 40.0])
-def test_listed_quota_never_exceeds_the_reserve(emissions_mt):
+def test_listed_quota_never_exceeds_the_reserve(emissions_mt, rebased_reference):
     sc = load_scenario("default", {"major_projects.0.emissions_mt": emissions_mt,
                                    "major_projects.0.output_bn": 10 * emissions_mt,
                                    "projects.strategic_prob": 1.0})  # fmt: skip
@@ -148,16 +148,20 @@ def test_listed_quota_never_exceeds_the_reserve(emissions_mt):
         p = m.plans[0]
         granted = p.listed.sum(axis=0)
         assert granted.sum() > 0  # organic major projects did receive listed quota
-        assert np.all(granted <= p.reserve_initial + 1e-9)
+        rebased_reference(m, p)  # reserve_ref: the reserve set aside, re-based with the plan
+        assert np.all(granted <= np.maximum(p.reserve_initial, p.reserve_ref) + 1e-9)
         assert np.all(p.reserve >= -1e-9)
-        # the reserve is what was set aside minus what was granted, year by year
-        np.testing.assert_allclose(p.reserve, p.reserve_initial - granted, atol=1e-9)
+        # the reserve is what was set aside (re-based) minus what was granted, year by year
+        # (a year granted out before a downward re-basing stays at zero)
+        np.testing.assert_allclose(p.reserve, np.clip(p.reserve_ref - granted, 0, None), atol=1e-9)
         ev = m.events.to_frame()
         grants = ev[ev["kind"] == "listed_quota_granted"]
         assert grants["amount"].sum() == pytest.approx(p.listed.sum(), rel=1e-12)
 
 
-def test_scheduled_major_project_granted_listed_quota_when_the_reserve_holds_it():
+def test_scheduled_major_project_granted_listed_quota_when_the_reserve_holds_it(
+    rebased_reference,
+):
     # only the scheduled project is major (threshold 100 Mt for organic ones): a 6 Mt/yr
     # complex proposed 2027 Q2 (t = 21), online after 4 quarters at t = 25 = plan year 2
     # quarter 2 -> needs 6 x 0.75 = 4.5 Mt in 2028 and 6 Mt in 2029 and 2030 = 16.5 Mt
@@ -169,7 +173,8 @@ def test_scheduled_major_project_granted_listed_quota_when_the_reserve_holds_it(
     np.testing.assert_allclose(p.listed[seagate], [0.0, 0.0, 4.5, 6.0, 6.0], rtol=1e-12)
     assert p.listed.sum() == pytest.approx(16.5)
     assert p.listed.sum(axis=0) @ np.ones(5) == pytest.approx(p.listed[seagate].sum())
-    np.testing.assert_allclose(p.reserve, p.reserve_initial - p.listed.sum(axis=0), atol=1e-9)
+    rebased_reference(m, p)
+    np.testing.assert_allclose(p.reserve, p.reserve_ref - p.listed.sum(axis=0), atol=1e-9)
     # a 40 Mt/yr complex does not fit in a ~13 Mt/yr reserve: a phased offset plan instead
     o40 = {**o, "major_projects.0.emissions_mt": 40.0, "major_projects.0.output_bn": 400.0}
     m40 = CarbonBudgetModel(load_scenario("default", o40), 1, firm_agents=False)

@@ -165,13 +165,24 @@ def test_no_rule_touches_years_up_to_k(rule):
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_fixed_rule_keeps_the_plan_except_listed_quota(seed):
-    sc = load_scenario("default", {"accounts.rule": "fixed", "projects.strategic_prob": 1.0})
+def test_fixed_rule_keeps_the_plan_except_listed_quota(seed, rebased_reference):
+    # without breach repayment (which takes from later targets; tests/test_calibrated_response.py)
+    sc = load_scenario(
+        "default",
+        {
+            "accounts.rule": "fixed",
+            "projects.strategic_prob": 1.0,
+            "accounts.breach_repayment": 0.0,
+        },
+    )
     m = CarbonBudgetModel(sc, seed, firm_agents=False)
     m.run_model()
     p = m.plans[0]
     assert p.listed.sum() > 0  # listed quota was granted, so the exception is exercised
-    np.testing.assert_allclose(p.T, p.T_initial + p.listed, rtol=1e-12, atol=0)
+    # the plan moves only by listed quota and the documented re-basing on the official
+    # base year (T_ref: the initial plan re-based)
+    assert rebased_reference(m, p) >= 0
+    np.testing.assert_allclose(p.T, p.T_ref + p.listed, rtol=1e-12, atol=0)
     assert p.n_adjustments == 0 and p.adjustment_volume == 0.0
     for _, _, change, _ in m.adjust_log:
         np.testing.assert_array_equal(change, 0.0)
@@ -190,18 +201,27 @@ def test_threshold_rule_does_change_the_plan():
 
 
 @pytest.mark.parametrize("seed", [1, 3])
-def test_carryover_rule_in_the_model_moves_only_the_next_year(seed):
-    sc = load_scenario("default", {"accounts.rule": "carryover", "accounts.borrow_cap": 0.01})
+def test_carryover_rule_in_the_model_moves_only_the_next_year(seed, rebased_reference):
+    sc = load_scenario(
+        "default",
+        {
+            "accounts.rule": "carryover",
+            "accounts.borrow_cap": 0.01,
+            "accounts.breach_repayment": 0.0,
+        },
+    )
     m = CarbonBudgetModel(sc, seed, firm_agents=False)
     m.run_model()
     p = m.plans[0]
     log = {k: (change, breach) for _, k, change, breach in m.adjust_log}
     assert sorted(log) == [0, 1, 2, 3, 4]
-    # year j's target = initial allocation + listed quota + what year j-1 banked or borrowed
-    np.testing.assert_allclose(p.T[:, 0], p.T_initial[:, 0] + p.listed[:, 0], rtol=1e-12)
+    # year j's target = (re-based) initial allocation + listed quota + what year j-1
+    # banked or borrowed
+    assert rebased_reference(m, p) >= 0
+    np.testing.assert_allclose(p.T[:, 0], p.T_ref[:, 0] + p.listed[:, 0], rtol=1e-12)
     for j in range(1, 5):
         np.testing.assert_allclose(
-            p.T[:, j], p.T_initial[:, j] + p.listed[:, j] + log[j - 1][0], rtol=1e-12
+            p.T[:, j], p.T_ref[:, j] + p.listed[:, j] + log[j - 1][0], rtol=1e-12
         )
     np.testing.assert_array_equal(log[4][0], 0.0)  # nothing to carry beyond the period
     changes = np.array([log[k][0] for k in range(4)])

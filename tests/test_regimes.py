@@ -85,8 +85,10 @@ def test_compare_uses_common_seeds_for_every_regime(tiny):
 
 def test_regime_switches():
     t = get_regime("traditional")
+    # issue 8: the traditional regime runs the ordinary packages, from official statistics only
     assert (t.fast_monitoring, t.packages, t.adjustment, t.trading, t.reserve, t.campaign) == (
-        False, False, False, False, False, True)  # fmt: skip
+        False, True, False, False, False, True)  # fmt: skip
+    assert not t.coordination
     n = get_regime("none")
     assert not n.policy and not n.campaign
     assert get_regime("budget_no_fast").fast_monitoring is False

@@ -99,6 +99,7 @@ class FirmPopulation:
         # outdated capacity closed since the model last reset them (each quarter)
         self.retired_output = np.zeros(n_cities)  # bn CNY/yr
         self.retired_emissions = np.zeros(n_cities)  # Mt/yr
+        self.retired_electricity = np.zeros(n_cities)  # TWh/yr
         self.update_flows()
 
     # ----------------------------------------------------------- flows ----
@@ -227,6 +228,7 @@ class FirmPopulation:
         share = np.divide(take, avail, out=np.zeros_like(take), where=avail > 0)
         f = np.where(mask, 1.0 - share[self.city], 1.0)
         self.retired_output += self.by_city(self.Qp * (1.0 - f))
+        self.retired_electricity += self.by_city(self.Qp * (1.0 - f) * self.el)
         self.retired_emissions += take
         self.Qp *= f
         self.K *= f

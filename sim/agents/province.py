@@ -25,6 +25,19 @@ if TYPE_CHECKING:
 METHODS = ("grandfathering", "intensity", "equality", "efficiency", "potential")
 
 
+def breach_repayment(
+    position: np.ndarray, rule_change: np.ndarray, share: float, penalty: float
+) -> np.ndarray:
+    """Mt each city repays from next year's target after its annual account.
+
+    ``position``: held-to minus accounted emissions (after trades; < 0 a
+    breach); ``rule_change``: the adjustment rule's change of the remaining
+    years' targets.  A breach D owes ``share * penalty * D``; what the rule
+    already took from the remaining years counts towards it."""
+    owed = share * penalty * np.clip(-position, 0.0, None)
+    return np.clip(owed - np.clip(-rule_change, 0.0, None), 0.0, None)
+
+
 @dataclass
 class PeriodPlan:
     """One five-year plan and its execution state (arrays cities x years)."""
@@ -52,9 +65,21 @@ class PeriodPlan:
     listed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     held_to: np.ndarray = field(default_factory=lambda: np.zeros(0))  # target each year was held to
     accounted: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Mt of each accounted year's deviation carried into the later years' targets (the
+    # adjustment actually applied, breach repayment included): settled for monitoring
+    settled: np.ndarray = field(default_factory=lambda: np.zeros(0))
     firm_mode: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     firm_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # base emissions per firm
     sector_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # C x S
+    # the plan adjustments are measured against: T_initial until the plan is re-based
+    # on the official base year (Province.rebase_to_official), then scaled with it
+    T_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # the reserve as set aside and the province budget per year, re-based with the plan
+    # (budget itself stays the initial plan's, which rationality judges)
+    reserve_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    budget_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rebase_factor: float = 1.0  # official / estimated base-year emissions (1 until re-based)
+    rebased: bool = False
     n_adjustments: int = 0
     adjustment_volume: float = 0.0
     scenario_names: tuple[str, ...] = ()
@@ -214,6 +239,8 @@ class Province(mesa.Agent):
             reserve=reserve, reserve_initial=reserve.copy(), gdp_forecast=gdp_f, T_initial=alloc.copy(),
             T=alloc.copy(), I_path=alloc / gdp_f, traded=np.zeros_like(alloc), listed=np.zeros_like(alloc),
             held_to=np.full_like(alloc, np.nan), accounted=np.full_like(alloc, np.nan),
+            settled=np.zeros_like(alloc), T_ref=alloc.copy(), reserve_ref=reserve.copy(),
+            budget_ref=budget.copy(),
             scenario_names=tuple(s.name for s in scen), chosen=scen[chosen].name,
         )  # fmt: skip
         # 7. horizontal allocation: firms or sectors
@@ -310,10 +337,24 @@ class Province(mesa.Agent):
             return  # nothing of this period observed yet
         rows = slice(p0, last + 1)
         e = est[rows]
-        sched = m.schedule[rows]
+        sched = self.monitoring_schedule(plan, last)
         cum_e = e.sum(axis=0)
         cum_s = sched.sum(axis=0)
+        # the province's own position also counts the reserve it still holds for these years
+        k = (np.arange(p0, last + 1) - p0) // 4
+        held_back = plan.reserve[k].sum() / 4 if m.regime.coordination else 0.0
         r = np.append(cum_e / cum_s, cum_e.sum() / cum_s.sum())
+        r_prov = cum_e.sum() / (cum_s.sum() + held_back)  # what five-year coordination judges
+        if plan.mode != "intensity" and m.regime.coordination and last >= p0 + 3:
+            # a cap: the province also projects its five-year total at the run rate of the
+            # last four known quarters and compares it with its five-year budget
+            # (grown at the year-on-year change of the province's known quarters)
+            prev = est[max(last - 7, 0) : last - 3].sum()
+            g = float(np.clip(e[-4:].sum() / prev - 1.0, -0.1, 0.1)) if prev > 0 else 0.0
+            j = np.arange(1, plan.end_t - last + 1)
+            proj = cum_e.sum() + e[-4:].sum() / 4 * float(((1 + g) ** (j / 4)).sum())
+            r_prov = max(r_prov, proj / plan.budget_ref.sum())
+            self._orderly_restriction(plan, t, last, proj, r[:-1])
         status, warning = classify(r, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
                                    v["monitoring.red_threshold"])  # fmt: skip
         truth = m.stats.emissions[rows].sum(axis=0)
@@ -332,11 +373,62 @@ class Province(mesa.Agent):
                 detail=f"{STATUS_CODES[status[c]]} ({('green', 'orange', 'red')[warning[c]]})",
             )
         if m.regime.packages:
+            suggested = [
+                package_key(STATUS_CODES[s], w)
+                for s, w in zip(status[:-1], warning[:-1], strict=True)
+            ]
+            coordinate = v["monitoring.province_first"] and m.regime.coordination
+            if coordinate and r_prov < 1.0 - v["monitoring.province_margin"]:
+                # the province as a whole has slack: no production restriction yet
+                suggested = ["balance" if k.startswith("overrun") else k for k in suggested]
+            elif coordinate and r_prov > 1.0 + v["monitoring.overrun_threshold"]:
+                # the province as a whole overruns: every city not in surplus takes part
+                up = {"balance": "overrun_orange", "overrun_orange": "overrun_red"}
+                suggested = [up.get(k, k) for k in suggested]
             view = MonitoringView(t, m.first_year + t // 4, tuple(m.sc.city_names),
                                   tuple(STATUS_CODES[s] for s in status[:-1]), tuple(int(w) for w in warning[:-1]),
-                                  tuple(package_key(STATUS_CODES[s], w) for s, w in zip(status[:-1], warning[:-1],
-                                                                                        strict=True)))  # fmt: skip
+                                  tuple(suggested))  # fmt: skip
             self.switch_packages(t, m.governor.choose_packages(view))
+
+    def _orderly_restriction(
+        self, plan: PeriodPlan, t: int, last: int, proj: float, r: np.ndarray
+    ) -> None:
+        """Under a cap, when the projected five-year total exceeds the budget, the
+        province restricts the key firms of the cities over their own schedule
+        (all cities if none is) in proportion to the projected excess (over the
+        budget less ``monitoring.cap_safety`` of it) over the
+        quarters left, at most ``monitoring.cap_restriction_max`` of their output;
+        the restriction is lifted when the projection is back within the budget."""
+        m = self.model
+        left = plan.end_t - last
+        gap = proj - (1.0 - m.sc["monitoring.cap_safety"]) * plan.budget_ref.sum()
+        if left <= 0 or gap <= 0:
+            m.campaign_restriction[:] = 0.0
+            return
+        who = r > 1.0
+        if not who.any():
+            who[:] = True
+        f = m.firms
+        key = f.by_city(np.where(f.active, f.Qp * f.I, 0.0))
+        share = gap / (left / 4) / max(float(key[who].sum()), 1e-9)
+        new = np.where(who, min(share, m.sc["monitoring.cap_restriction_max"]), 0.0)
+        started = np.flatnonzero((new > 0) & (m.campaign_restriction == 0))
+        m.campaign_restriction[:] = new
+        m.events.add_many(t, "orderly_restriction", started, amount=np.full(started.size, gap),
+                          value=new[started], detail="projected five-year total above the budget")  # fmt: skip
+
+    def monitoring_schedule(self, plan: PeriodPlan, last: int) -> np.ndarray:
+        """Scheduled budget of the period's quarters up to ``last`` as monitoring
+        counts it (quarters x cities): the recorded schedule, plus in every
+        accounted year the quota the city bought (+) or sold (-) and minus what
+        the annual account carried into later years' targets (a surplus banked,
+        a deficit re-spread or repaid), so an accounted year counts as settled
+        by what was done about it, and a purchase eases the status that follows."""
+        sched = self.model.schedule[plan.p0 : last + 1].copy()
+        k = (np.arange(plan.p0, last + 1) - plan.p0) // 4
+        done = ~np.isnan(plan.accounted[0, k])
+        sched[done] += (plan.traded[:, k[done]] - plan.settled[:, k[done]]).T / 4
+        return sched
 
     def switch_packages(self, t: int, keys: list[str]) -> None:
         """Cities switch to the packages ``keys`` (one event per switch)."""
@@ -429,6 +521,7 @@ class Province(mesa.Agent):
         v = m.sc.values
         k = plan.year_index(t)
         yi = t // 4
+        self.rebase_to_official(plan, t)
         est, last = m.stats.known(t, use_fast=m.regime.fast_monitoring)
         q = est[4 * yi : 4 * yi + 4]
         avail = ~np.isnan(q)
@@ -477,11 +570,22 @@ class Province(mesa.Agent):
         if rule == "rebase":
             ctx.reforecast = self._reforecast(plan, k, gdp_y)
         adj = RULES[rule](T, k, A, ctx)
-        planned = plan.T_initial[:, k + 1 :] + plan.listed[:, k + 1 :]
+        planned = plan.T_ref[:, k + 1 :] + plan.listed[:, k + 1 :]
         cap = v["accounts.adjust_cap"]
         lo, hi = planned * (1 - cap), planned * (1 + cap)
         # no remaining year may drift further than accounts.adjust_cap from its plan
         proposal = np.clip(adj.targets[:, k + 1 :], lo, hi)
+        if plan.mode != "total" and v["accounts.hold_final_year"] and k + 1 < plan.years:
+            # the binding control is the final year's intensity: the rule banks no surplus into it
+            proposal[:, -1] = np.minimum(proposal[:, -1], np.maximum(planned[:, -1], plan.T[:, -1]))
+        repay = np.zeros(m.C)
+        if m.regime.adjustment and k + 1 < plan.years:
+            # a breach costs: repayment (with a penalty) from next year's target, beyond
+            # what the rule already took from the remaining years
+            repay = breach_repayment(held - A, proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1),
+                                     v["accounts.breach_repayment"], v["accounts.breach_penalty"])  # fmt: skip
+            proposal[:, 0] = np.maximum(proposal[:, 0] - repay, 0.05 * planned[:, 0])
+            lo[:, 0] = np.minimum(lo[:, 0], proposal[:, 0])
         suggested = proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
         cur = plan.T[:, k + 1 :].sum(axis=1)
         view = AccountView(
@@ -526,6 +630,7 @@ class Province(mesa.Agent):
                 new[own] = np.clip(cur[own] * scale[own, None], p.lo[own], p.hi[own])
             actual = new.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
             plan.T[:, k + 1 :] = new
+            plan.settled[:, k] = actual
             # listed quota from the reserve of the remaining years, pro rata to what each year holds
             res = plan.reserve[k + 1 :]
             grant = min(float(listed.sum()), float(res.sum()))
@@ -554,6 +659,52 @@ class Province(mesa.Agent):
                                      zip(d.packages, (ALL_KEYS[i] for i in m.city_package), strict=True)])  # fmt: skip
         self.retarget(plan, t + 1)
 
+    def rebase_to_official(self, plan: PeriodPlan, t: int) -> None:
+        """Re-base the plan on the official base year [以官方基年数据校准] once it is
+        published: the centre's targets are stated on the official statistics,
+        while the plan was prepared on the province's own (stale, estimated)
+        base year.  With ``f`` = official / estimated base-year emissions, the
+        reference plan (``T_ref``, ``reserve_ref``, ``budget_ref``) of the
+        remaining years is scaled by ``f`` (intensity mode: the binding target is
+        the final year's intensity); in total and dual mode the remaining years
+        also absorb ``(f - 1) x`` the reference of the years already run, so the
+        period total becomes ``f x`` the planned one.  Each remaining year's
+        target and reserve move by the change of their reference, so listed
+        quota and past adjustments stand as they were."""
+        m = self.model
+        y = plan.base_year_idx
+        if plan.rebased or m.stats.published_at[y] > t:
+            return
+        plan.rebased = True
+        f = float(np.nansum(m.stats.official[y]) / plan.E_base.sum())
+        plan.rebase_factor = f
+        k = plan.year_index(t)  # the year being accounted: its target stands
+        r = slice(k + 1, plan.years)
+        if k + 1 >= plan.years or f == 1.0:
+            return
+        absorb = plan.mode != "intensity"
+
+        def rebased(a: np.ndarray) -> np.ndarray:
+            rest = a[..., r] * f
+            tot = rest.sum(axis=-1, keepdims=True)
+            extra = (f - 1.0) * a[..., : k + 1].sum(axis=-1, keepdims=True) if absorb else 0.0
+            ok = tot > 0
+            scale = np.divide(np.clip(tot + extra, 0.05 * tot, None), tot, out=np.ones_like(tot),
+                              where=ok)  # fmt: skip
+            return rest * scale
+
+        before = plan.T[:, r].sum()
+        new_T = rebased(plan.T_ref)
+        plan.T[:, r] = np.clip(plan.T[:, r] + new_T - plan.T_ref[:, r], 0.05 * new_T, None)
+        plan.T_ref[:, r] = new_T
+        new_res = rebased(plan.reserve_ref)
+        plan.reserve[r] = np.clip(plan.reserve[r] + new_res - plan.reserve_ref[r], 0.0, None)
+        plan.reserve_ref[r] = new_res
+        plan.budget_ref[r] = rebased(plan.budget_ref)
+        plan.I_path[:, r] = plan.T[:, r] / plan.gdp_forecast[:, r]
+        m.events.add(t, "plan_rebased", amount=float(plan.T[:, r].sum() - before), value=f,
+                     detail="remaining targets re-based on the published official base year")  # fmt: skip
+
     def year_target(self, plan: PeriodPlan, k: int, gdp_q: np.ndarray) -> np.ndarray:
         """What a city is held to in plan year k (``gdp_q``: the year's four
         quarters of GDP): the sum of the year's scheduled budget, the same rule
@@ -570,18 +721,18 @@ class Province(mesa.Agent):
         out = plan.T.copy()
         j = np.arange(Y)
         if plan.mode in ("intensity", "dual"):
-            I0 = plan.T_initial / plan.gdp_forecast
+            I0 = plan.T_ref / plan.gdp_forecast
             gdp = gdp_y[:, None] * (1 + g) ** (j - k)[None, :]
             out = I0 * gdp
         if plan.mode in ("total", "dual"):
             used = np.nansum(plan.accounted[:, : k + 1], axis=1)
-            left = plan.T_initial.sum(axis=1) - used
-            rest = plan.T_initial[:, k + 1 :]
+            left = plan.T_ref.sum(axis=1) - used
+            rest = plan.T_ref[:, k + 1 :]
             tot = rest.sum(axis=1)
             scale = np.divide(
                 np.clip(left, 0.05 * tot, None), tot, out=np.ones(self.model.C), where=tot > 0
             )
-            cap = plan.T_initial.copy()
+            cap = plan.T_ref.copy()
             cap[:, k + 1 :] = rest * scale[:, None]
             out = cap if plan.mode == "total" else np.minimum(out, cap)
         return out

@@ -1,10 +1,12 @@
 """Governance regimes (MODEL.md section 5).
 
 A regime is a set of switches over the five-stage budget system.  ``budget`` is
-the seed paper's system; ``traditional`` decomposes targets at the start,
-monitors with official statistics only, never adjusts or trades, and closes a
-visible gap with an emergency production-restriction campaign near the end of
-the period [首尾为重]; the ``budget_no_*`` regimes ablate one stage each;
+the seed paper's system; ``traditional`` decomposes targets at the start and
+runs the ordinary graded packages from official statistics only (so they come
+late), with an annual assessment that never adjusts, no trading, no reserve,
+no carbon assessment of projects and no five-year coordination, and closes a
+gap still visible near the end of the period with an emergency
+production-restriction campaign [首尾为重]; the ``budget_no_*`` regimes ablate one stage each;
 ``none`` is the no-local-policy counterfactual used for cost measures.
 """
 
@@ -23,6 +25,7 @@ class Regime:
     reserve: bool = True  # provincial reserve and separately listed quota
     project_assessment: bool = True  # carbon assessment of project proposals
     campaign: bool = False  # emergency restriction campaign sized to the visible gap
+    coordination: bool = True  # five-year coordination: provincial slack before restriction
     policy: bool = True  # any local policy at all (False: counterfactual)
 
 
@@ -30,8 +33,8 @@ REGIMES: dict[str, Regime] = {
     r.name: r
     for r in (
         Regime("budget"),
-        Regime("traditional", fast_monitoring=False, packages=False, adjustment=False, trading=False,
-               reserve=False, project_assessment=False, campaign=True),
+        Regime("traditional", fast_monitoring=False, packages=True, adjustment=False, trading=False,
+               reserve=False, project_assessment=False, campaign=True, coordination=False),
         Regime("budget_no_fast", fast_monitoring=False),
         Regime("budget_no_adjust", adjustment=False),
         Regime("budget_no_trading", trading=False),
