@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a parameter (repeatable)",
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    from sim.report.cli import add_parser as add_report
+
+    add_report(sub)
     return p
 
 
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             "params": _cmd_params,
             "compare": _cmd_compare,
             "plot": _cmd_plot,
+            "report": lambda a: a.handler(a),
         }[args.command](args)
     except (UsageError, ScenarioError) as exc:
         print(f"carbon-budget: error: {exc}", file=sys.stderr)
