@@ -15,10 +15,14 @@ $(STAMP): pyproject.toml
 # The page's browser tests need Chromium, a CJK font (Chinese figure labels) and npm (offline
 # front-end files): Debian's packages where apt is available, else Playwright's own Chromium.
 $(BROWSER): $(STAMP)
-	@if command -v chromium >/dev/null && command -v npm >/dev/null && fc-list :lang=zh | grep -q .; then :; \
-	elif command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei npm; \
-	else $(BIN)/playwright install chromium; fi
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-microhei"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+	  echo "installing$$missing (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	elif echo "$$missing" | grep -q chromium; then $(BIN)/playwright install chromium; fi
 	$(BIN)/python -m sim.app.offline
 	@touch $(BROWSER)
 

@@ -225,7 +225,6 @@ def test_page_offline_controls_match_table(server, browser, shots):
     pg = Page(browser, server["url"])
     try:
         assert pg.now().startswith("tiny") and pg.t() == 0
-        pg.p.screenshot(path=str(shots / "app_start.png"), full_page=False)
         # open every group of controls (lazy panels) and read what the page shows
         for header in pg.p.locator(".v-expansion-panel-header").all():
             if header.get_attribute("aria-expanded") != "true":
@@ -330,6 +329,13 @@ def test_play_mode_choices_change_outcome_and_replay(server, browser, shots, tmp
         pg.wait_t(0)
         first = True
         while "Run finished" not in pg.now():
+            pg.p.wait_for_function(  # the page has settled: a decision to take, or a step to make
+                "() => document.querySelector('.cb-decision') || "
+                "!document.querySelector('.cb-step-year').disabled || "
+                "/Run finished/.test(document.querySelector('.cb-now').innerText)"
+            )
+            if "Run finished" in pg.now():
+                break
             if pg.p.locator(".cb-decision").count():
                 if first:
                     row = pg.p.locator(".cb-city-decision").nth(1)
@@ -359,6 +365,8 @@ def test_play_mode_choices_change_outcome_and_replay(server, browser, shots, tmp
         rules = _composite(pg.p.inner_text(".cb-rules"))
         assert mine != rules  # a tighter target for one city changes the final account
         pg.p.screenshot(path=str(shots / "app_final.png"), full_page=True)
+        for name in ("app_watch", "app_zh", "app_play", "app_final"):  # the docs' screenshots
+            assert (shots / f"{name}.png").stat().st_size > 20_000, name
         pg.click("cb-save")
         pg.p.wait_for_selector(".cb-message")
         games = list(server["games"].iterdir())

@@ -53,7 +53,6 @@ overrides: solara.Reactive[dict[str, Any]] = solara.reactive({})
 version = solara.reactive(0)
 playing = solara.reactive(False)
 message = solara.reactive("")
-update_ms = solara.reactive(float("nan"))
 session: solara.Reactive[S.Session | None] = solara.reactive(None)
 form: solara.Reactive[dict[str, Any]] = solara.reactive({})
 city_filter = solara.reactive("")
@@ -87,7 +86,7 @@ def _advance(fn) -> None:
         t0 = time.perf_counter()
         fn(s)
         s.result()
-        update_ms.set((time.perf_counter() - t0) * 1000)
+        s.cache["update_ms"] = (time.perf_counter() - t0) * 1000  # step and tables
     version.set(version.value + 1)
 
 
@@ -156,6 +155,7 @@ def Controls():
 @solara.component
 def Buttons():
     s = session.value
+    _ = version.value  # redrawn after each step (done / waiting for a decision)
     blocked = s is None or s.done or s.pending is not None
     with solara.Row(gap="4px", style={"flex-wrap": "wrap"}):
         solara.Button(_t("step_quarter"), on_click=lambda: _advance(lambda x: x.step_quarter()),
@@ -207,8 +207,9 @@ def Sidebar():
         mode.set(v)
         new_session()
 
-    solara.ToggleButtonsSingle(value=mode.value, values=["watch", "play"], on_value=set_mode,
-                               classes=["cb-mode"])  # fmt: skip
+    with solara.ToggleButtonsSingle(value=mode.value, on_value=set_mode, classes=["cb-mode"]):
+        solara.Button(_t("mode_watch"), value="watch")
+        solara.Button(_t("mode_play"), value="play")
     solara.Text(f"{_t('mode')}: {_t('mode_' + mode.value)}")
     Buttons()
     solara.Markdown(f"**{_t('parameters')}**")
@@ -220,7 +221,7 @@ def Sidebar():
 # only when what it shows has changed (the page must update within a quarter
 # step: see the speed test).
 CHART_SIZE = (6.4, 2.9)
-CHART_LEFT = {"cb-barometer": 0.14, "cb-timeline": 0.27}
+CHART_LEFT = {"cb-barometer": 0.14, "cb-timeline": 0.34}
 
 
 def _axes(cls: str):
@@ -435,29 +436,35 @@ def _num(x: Any) -> str:
 
 
 @solara.component
-def Page():
-    if session.value is None:
-        new_session()
+def Main():
+    """Everything that changes with a step (only this part is redrawn)."""
     s = session.value
-    solara.Title(_t("app_title"))
-    with solara.AppBar():
-        solara.AppBarTitle(_t("app_title"))
-    with solara.Sidebar():
-        Sidebar()
+    v = version.value
     if message.value:
         solara.Warning(message.value, classes=["cb-message"])
     if s is None:
         return
     year, quarter = s.now
     status = _t("finished") if s.done else f"{_t('now')}: {year} Q{quarter}"
-    ms = "" if math.isnan(update_ms.value) else f" · {_t('step_time')}: {update_ms.value:.0f} ms"
+    took = s.cache.get("update_ms")
+    ms = "" if took is None else f" · {_t('step_time')}: {took:.0f} ms"
     text = html.escape(f"{s.scenario.name} · {status} · t = {s.t}/{s.T}{ms}")
-    solara.HTML(
-        tag="div", unsafe_innerHTML=f'<div class="cb-now" data-v="{version.value}">{text}</div>'
-    )
-    Decision(s, version.value)
-    FinalAccount(s, version.value)
-    Charts(s, version.value)
-    AccountTable(s, version.value)
+    solara.HTML(tag="div", unsafe_innerHTML=f'<div class="cb-now" data-v="{v}">{text}</div>')
+    Decision(s, v)
+    FinalAccount(s, v)
+    Charts(s, v)
+    AccountTable(s, v)
     solara.Markdown(f"### {_t('event_log')}")
-    EventLog(s, version.value)
+    EventLog(s, v)
+
+
+@solara.component
+def Page():
+    if session.value is None:
+        new_session()
+    solara.Title(_t("app_title"))
+    with solara.AppBar():
+        solara.AppBarTitle(_t("app_title"))
+    with solara.Sidebar():
+        Sidebar()
+    Main()

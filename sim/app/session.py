@@ -125,6 +125,9 @@ class Session:
         if self.done or self.pending is not None:
             return False
         self.model.step()
+        view = self.pending
+        if view is not None and view.years_left == 0:
+            self.model.decide()  # the period's last account: nothing is left to decide
         return True
 
     def step_year(self) -> int:

@@ -105,6 +105,7 @@ def fig_barometer(q: pd.DataFrame, lang: str, ax=None):
     ax.legend(handles=[Patch(color=c, label=tr(k, lang)) for c, k in zip(STATUS_COLOURS, keys, strict=True)],
               loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, fontsize=8, frameon=False)  # fmt: skip
     ax.set_title(tr("chart_barometer", lang))
+    _years(ax)
     return fig
 
 
@@ -124,6 +125,7 @@ def fig_progress(q: pd.DataFrame, lang: str, ax=None):
     ax.axhline(1.0, color="tab:green", ls="--", lw=1, label=tr("scheduled_budget", lang))
     ax.set_ylabel(tr("ratio", lang))
     ax.set_title(tr("chart_progress", lang))
+    _years(ax)
     if len(per):
         ax.legend(fontsize=7, ncol=4)
     return fig
@@ -158,6 +160,7 @@ def fig_cost(q: pd.DataFrame, lang: str, ax=None):
     ax.plot(x, prov.fiscal_cost, color="tab:blue", marker=".", label=tr("fiscal_cost", lang))
     ax.set_ylabel(tr("unit_bn", lang))
     ax.set_title(tr("chart_cost", lang))
+    _years(ax)
     ax.legend(fontsize=8)
     return fig
 
@@ -175,6 +178,7 @@ def fig_timeline(ev: pd.DataFrame, cities: Sequence[str], lang: str, ax=None,
     ax.set_yticks(range(len(kinds)), [event_label(k, lang) for k in kinds], fontsize=8)
     ax.set_ylim(-0.5, len(kinds) - 0.5)
     ax.set_title(tr("chart_timeline", lang))
+    _years(ax)
     if len(e):
         ax.legend(fontsize=7, ncol=4, loc="upper left")
     return fig
@@ -206,6 +210,20 @@ def fig_dimensions(fa: dict[str, Any], lang: str, ax=None):
     ax.set_title(f"{tr('chart_dimensions', lang)} — {tr('composite', lang)} {fa['composite']:.1f}, "
                  f"{tr('grade', lang)}: {tr(fa['grade'], lang)}")  # fmt: skip
     return fig
+
+
+def _years(ax) -> None:
+    """Whole calendar years on the time axis (no offset such as +2.026e3)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    def label(x: float, _pos) -> str:
+        q = round((x - np.floor(x)) * 4)
+        if abs(x * 4 - round(x * 4)) > 1e-6:
+            return ""
+        return f"{int(np.floor(x))}" if q in (0, 4) else f"Q{q + 1}"
+
+    ax.xaxis.set_major_locator(MaxNLocator(steps=[1, 2.5, 5, 10]))
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
 
 
 def _axes(ax, size):
