@@ -161,3 +161,11 @@ def test_every_logged_event_kind_has_a_label():
     for k in kinds:
         assert f"ev_{k}" in LABELS, k
     assert tr("ev_adjustment", "zh") == "逐年调整"
+
+
+def test_app_command_bad_input_is_one_line(capsys):
+    assert main(["app", "no_such_scenario"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_scenario" in err and len(err.strip().splitlines()) == 1
+    assert main(["app", "tiny", "--port", "0"]) == 2
+    assert "--port" in capsys.readouterr().err

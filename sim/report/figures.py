@@ -114,6 +114,7 @@ def fig_progress(q: pd.DataFrame, lang: str, ax=None):
     schedule (time progress), above 1 is ahead of the budget (overrun)."""
     fig, ax = _axes(ax, (8, 3.6))
     per = q[q.period >= 0]
+    name_cities = per.city.nunique() <= 9  # with more, the barometer names them
     for (city, _p), g in per.groupby(["city", "period"], sort=False):
         sched = g.schedule.cumsum().to_numpy()
         ratio = np.divide(g.emissions.cumsum().to_numpy(), sched,
@@ -121,7 +122,7 @@ def fig_progress(q: pd.DataFrame, lang: str, ax=None):
         prov = city == "province"
         ax.plot(_x(g), ratio, color="black" if prov else None, lw=2.4 if prov else 1.0,
                 alpha=1 if prov else 0.7, label=tr("province", lang) if prov and _p == 0 else
-                (city if _p == 0 else None))  # fmt: skip
+                (city if _p == 0 and name_cities else None))  # fmt: skip
     ax.axhline(1.0, color="tab:green", ls="--", lw=1, label=tr("scheduled_budget", lang))
     ax.set_ylabel(tr("ratio", lang))
     ax.set_title(tr("chart_progress", lang))
