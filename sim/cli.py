@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--no-plots", action="store_true", help="do not draw figures/overview.png")
     r.add_argument("--quiet", action="store_true", help="print only where the outputs are")
+    r.add_argument("--choices", type=Path, metavar="GAME.json",
+                   help="replay a game saved by the page (choices.json; use its scenario.toml)")  # fmt: skip
 
     sub.add_parser(
         "scenarios", help="list the built-in scenarios", description="List the built-in scenarios."
@@ -195,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.experiment.cli import add_parser as add_experiment_parser
 
     add_experiment_parser(sub)
+    from sim.report.cli import add_parser as add_report
+
+    add_report(sub)
+    from sim.app.cli import add_parser as add_app
+
+    add_app(sub)
     return p
 
 
@@ -216,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             "compare": _cmd_compare,
             "plot": _cmd_plot,
             "experiment": _cmd_experiment,
+            "report": lambda a: a.handler(a),
+            "app": lambda a: a.handler(a),
         }[args.command](args)
     except (UsageError, ScenarioError) as exc:
         print(f"carbon-budget: error: {_one_line(exc)}", file=sys.stderr)
@@ -262,7 +272,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     sc = _load(args)
     out = args.out or Path("runs") / f"{_folder_name(sc.name)}-seed{args.seed}"
     _writable_dir(out, "--out")
-    result = run(sc, args.seed, counterfactual=False if args.no_counterfactual else None)
+    cf = False if args.no_counterfactual else None
+    if args.choices is not None:
+        from sim.app.session import load_choices, replay
+
+        result = replay(sc, args.seed, load_choices(args.choices), cf)
+    else:
+        result = run(sc, args.seed, counterfactual=cf)
     write_run(result, out, figures=not args.no_plots)
     if not args.quiet:
         print(summary_text(result))

@@ -1,0 +1,78 @@
+"""The five-year final account report: both languages, self-contained HTML
+with the figures embedded and beside it, the grade in the seed paper's terms,
+no untranslated label in Chinese, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+
+from sim.cli import main
+from sim.labels import LABELS, event_label, tr
+from sim.report import write_report
+from sim.report.figures import use_language
+from sim.runner import write_run
+
+ZH_GRADES = {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_run, tmp_path_factory):
+    return write_run(tiny_run, tmp_path_factory.mktemp("run") / "tiny")
+
+
+def test_every_label_has_both_languages():
+    for key, (en, zh) in LABELS.items():
+        assert en.strip() and zh.strip(), key
+        assert re.search(r"[\u4e00-\u9fff]", zh), f"{key}: no Chinese in {zh!r}"
+    assert tr("fail", "zh") == "不合格"
+    assert event_label("trade", "zh") == "碳预算指标交易"
+    assert event_label("some_new_kind", "zh") == "其他（some_new_kind）"
+    with pytest.raises(ValueError, match="lang"):
+        tr("fail", "fr")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_for_tiny(run_dir, tiny_run, lang):
+    path = write_report(run_dir, lang)
+    text = path.read_text(encoding="utf-8")
+    fa = tiny_run.final_account
+    grade = ZH_GRADES[fa["grade"]] if lang == "zh" else fa["grade"]
+    assert f"{tr('grade', lang)}: {grade} ({tr('composite', lang)} {fa['composite']:.1f})" in text
+    # self-contained: nothing fetched, every figure embedded and also written beside the file
+    assert not re.search(r"(src|href)=\"(https?:)?//", text)
+    pngs = sorted(run_dir.glob(f"report_{lang}_*.png"))
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    assert len(pngs) == len(embedded) >= 7
+    assert {p.read_bytes() for p in pngs} == {base64.b64decode(e) for e in embedded}
+    # the sections of the five-year account and the assumptions
+    for key in ("sec_summary", "sec_by_city", "sec_by_sector", "sec_annual", "sec_causes",
+                "sec_quality", "sec_barometer", "sec_events", "sec_assumptions"):  # fmt: skip
+        assert tr(key, lang) in text, key
+    for city in tiny_run.scenario.city_names:
+        assert city in text
+    assert f"{tr('assump_seed', lang)}</td><td>7<" in text
+    assert f"{fa['dimensions']['rationality']:.1f}" in text
+
+
+def test_chinese_report_has_no_english_label(run_dir):
+    text = write_report(run_dir, "zh").read_text(encoding="utf-8")
+    body = re.sub(r"<[^>]+>|data:image/png;base64,[^\"]+", " ", text)
+    for key, (en, _zh) in LABELS.items():
+        if len(en) > 6 and " " in en:  # phrases, not symbols such as "Mt CO2"
+            assert en not in body, key
+    assert use_language("zh")["font.sans-serif"][0]  # a CJK font is installed (make test does it)
+
+
+def test_report_cli_and_bad_input(run_dir, tmp_path, capsys):
+    out = tmp_path / "r" / "zh.html"
+    assert main(["report", str(run_dir), "--lang", "zh", "--out", str(out)]) == 0
+    assert out.is_file() and (out.parent / "zh_barometer.png").is_file()
+    assert "wrote" in capsys.readouterr().out
+    assert main(["report", str(run_dir), "--lang", "fr", "--out", str(tmp_path / "x.html")]) == 2
+    assert "--lang: 'fr' is not one of en, zh" in capsys.readouterr().err
+    assert not (tmp_path / "x.html").exists()
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
