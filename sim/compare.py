@@ -10,7 +10,8 @@ arrive (``out``, or a temporary folder removed afterwards), a run that raises
 is recorded with its error and the others go on, and the same comparison into
 the same ``out`` resumes where it stopped.  The no-policy counterfactual is
 computed once per seed and shared by the regimes (it depends on the seed and
-the world parameters only).  The summary gives means and 95 % t-intervals of
+the world parameters only): the runs of one replicate go to a worker
+together, in one chunk.  The summary gives means and 95 % t-intervals of
 the headline outcome measures.
 """
 
@@ -144,7 +145,8 @@ def run_compare(scenario: Scenario, regimes: list[str], replicates: int, root_se
         if plan.n_todo:
             on = progress if callable(progress) else None
             with make_executor(ex, jobs, scheduler) as runner:
-                execute(plan, runner, progress=progress is True, on_records=on)
+                execute(plan, runner, progress=progress is True, on_records=on,
+                        chunk_size=len(spec.factors[0].levels))  # fmt: skip
         else:
             Store(folder).consolidate()
         store = Store(folder)
@@ -174,7 +176,12 @@ def _plan(spec: Any, folder: Path, ex: str, jobs: int, scheduler: str | None) ->
             differ = [k for k, v in spec.identity().items() if _canon(stored.get(k)) != _canon(v)]
             what = "comparison" if stored.get("name") == "compare" else f"experiment {stored.get('name')!r}"  # fmt: skip
             raise ExperimentError(f"--out {folder}: holds another {what} (differs in: {', '.join(differ) or 'identity'}); use another folder")  # fmt: skip
-    design = store.design() if resume else build_design(spec)
+    if resume:
+        design = store.design()
+    else:  # replicates outermost: a chunk holds every regime of one seed (one counterfactual)
+        design = build_design(spec).sort_values(["replicate", "row"], kind="stable")
+        design["run_id"] = range(len(design))
+        design = design.reset_index(drop=True)
     done = store.done_ids() if resume else set()
     w = 1 if ex == "serial" else jobs
     return Plan(spec, folder, design, spec.outputs, ex, w, scheduler, done, resume)

@@ -143,3 +143,17 @@ def test_temporary_store_is_removed(tiny, tmp_path, monkeypatch):
 def test_bad_arguments_are_refused(tiny, kw, msg):
     with pytest.raises(ValueError, match=msg):
         run_compare(tiny, ["budget"], 1, **kw)
+
+
+def test_counterfactual_once_per_replicate(tiny, monkeypatch):
+    real = sim.runner.run_counterfactual
+    seeds: list[int] = []
+
+    def counting(scenario, seed=0):
+        seeds.append(seed)
+        return real(scenario, seed)
+
+    monkeypatch.setattr(sim.runner, "run_counterfactual", counting)
+    got = compare(tiny, REGIMES, 3, root_seed=2)
+    assert sorted(seeds) == sorted(replicate_seeds(2, 3))  # not once per regime and seed
+    pd.testing.assert_frame_equal(got, _expected(tiny, REGIMES, 3, 2), check_dtype=False)
