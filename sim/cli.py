@@ -360,7 +360,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import format_summary, run_compare, summarise, write_compare
+    from sim.compare import format_summary, run_compare, stored_runs, summarise, write_compare
     from sim.experiment.spec import ExperimentError
     from sim.policies.regimes import REGIMES
 
@@ -379,8 +379,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError("--scheduler: only with --executor dask")
     sc = _load(args)
     out = _writable_dir(args.out, "--out", "spec.json", "comparison folder") if args.out else None
+    try:
+        stored = stored_runs(sc, regimes, args.replicates, args.seed, out) if out else None
+    except ExperimentError as exc:
+        raise UsageError(str(exc)) from None
     n = len(regimes) * args.replicates
-    print(f"{n} runs ({len(regimes)} regimes x {args.replicates} replicates; the no-policy counterfactual once per replicate)",
+    print(f"{n} runs ({len(regimes)} regimes x {args.replicates} replicates; the no-policy counterfactual once per replicate)"
+          + (f"; resuming: {n - stored['left']} stored, {stored['left']} left" if stored else ""),
           file=sys.stderr)  # fmt: skip
     try:
         comp = run_compare(sc, regimes, args.replicates, args.seed, args.jobs, out=out,

@@ -32,7 +32,7 @@ from sim.experiment.design import replicate_seeds
 from sim.scenario import Scenario
 
 __all__ = ["HEADLINE", "Comparison", "compare", "compare_spec", "format_summary", "replicate_seeds",
-           "run_compare", "summarise", "write_compare"]  # fmt: skip
+           "run_compare", "stored_runs", "summarise", "write_compare"]  # fmt: skip
 
 HEADLINE = (
     ("target_met", "target met (share of replicates)"),
@@ -159,6 +159,19 @@ def run_compare(scenario: Scenario, regimes: list[str], replicates: int, root_se
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return Comparison(runs, status.reset_index(drop=True), None if tmp is not None else folder)
+
+
+def stored_runs(scenario: Scenario, regimes: list[str], replicates: int, root_seed: int,
+                out: str | Path) -> dict[str, int] | None:  # fmt: skip
+    """Counts (total, done, failed, left) of the same comparison stored in
+    ``out``, None when ``out`` holds no experiment; raises
+    :class:`~sim.experiment.spec.ExperimentError` when it holds another one."""
+    from sim.experiment.store import Store
+
+    spec = compare_spec(scenario, regimes, replicates, root_seed)
+    if not Store(out).is_store():
+        return None
+    return Store(_plan(spec, Path(out), "serial", 1, None).out).counts()
 
 
 def _plan(spec: Any, folder: Path, ex: str, jobs: int, scheduler: str | None) -> Any:

@@ -157,3 +157,9 @@ def test_counterfactual_once_per_replicate(tiny, monkeypatch):
     got = compare(tiny, REGIMES, 3, root_seed=2)
     assert sorted(seeds) == sorted(replicate_seeds(2, 3))  # not once per regime and seed
     pd.testing.assert_frame_equal(got, _expected(tiny, REGIMES, 3, 2), check_dtype=False)
+
+
+def test_cli_scheduler_needs_dask(capsys):
+    assert main(["compare", "tiny", "--scheduler", "tcp://localhost:1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--scheduler" in err

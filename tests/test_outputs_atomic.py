@@ -385,6 +385,7 @@ def test_compare_out_resumes_the_same_comparison_and_refuses_another(tmp_path):
     assert rc == 0 and again == first and (out / "compare_runs.csv").read_bytes() == runs
     rc, stdout, err = _main([*args, "--seed", "1", "--out", str(out)])
     assert rc == 2 and stdout == "" and "--out" in err and "differs in: seed" in err, err
+    assert err.count("\n") == 1  # one line, before any run
     assert (out / "compare_runs.csv").read_bytes() == runs
     assert not _leftovers(tmp_path)
 
