@@ -181,9 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=_jobs, default=1, help=f"worker processes, 1 to {MAX_JOBS} (default: 1)"
     )
     c.add_argument("--out", type=_out,
-                   help="folder for compare_runs.csv, compare_summary.csv and compare.png; written to a "
-                        "temporary sibling and renamed into place (an existing comparison folder is replaced "
-                        "whole; a non-empty folder without compare_summary.csv is refused)")  # fmt: skip
+                   help="experiment folder: the runs are stored there as they arrive (spec.json, parts/, "
+                        "status.parquet, results.parquet), then compare_runs.csv, compare_summary.csv and "
+                        "compare.png; the same command into the same folder resumes; a folder holding another "
+                        "comparison or anything else is refused (default: a temporary folder, removed after)")  # fmt: skip
+    c.add_argument("--executor", choices=("serial", "processes", "dask"), default=None,
+                   help="how runs are executed (default: processes when --jobs > 1, else serial); "
+                        "dask starts a local cluster of --jobs workers unless --scheduler is given")  # fmt: skip
+    c.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running Dask scheduler (tcp://host:8786; with --executor dask)")  # fmt: skip
     c.add_argument(
         "--set",
         dest="overrides",
@@ -370,9 +376,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from sim.compare import compare, format_summary, summarise, write_compare
+    from sim.compare import format_summary, run_compare, stored_runs, summarise, write_compare
+    from sim.experiment.spec import ExperimentError
     from sim.policies.regimes import REGIMES
 
     regimes = [r.strip() for r in args.regimes.split(",") if r.strip()]
@@ -386,26 +391,44 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     dup = sorted({r for r in regimes if regimes.count(r) > 1})
     if dup:
         raise UsageError(f"--regimes: {dup[0]!r} given more than once")
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("--scheduler: only with --executor dask")
     sc = _load(args)
-    out = (
-        _writable_dir(args.out, "--out", "compare_summary.csv", "comparison folder")
-        if args.out
-        else None
-    )
+    out = _writable_dir(args.out, "--out", "spec.json", "comparison folder") if args.out else None
+    try:
+        stored = stored_runs(sc, regimes, args.replicates, args.seed, out) if out else None
+    except ExperimentError as exc:
+        raise UsageError(str(exc)) from None
     n = len(regimes) * args.replicates
-    print(f"{n} runs ({len(regimes)} regimes x {args.replicates} replicates, each with its no-policy counterfactual)",
+    print(f"{n} runs ({len(regimes)} regimes x {args.replicates} replicates; the no-policy counterfactual once per replicate)"
+          + (f"; resuming: {n - stored['left']} stored, {stored['left']} left" if stored else ""),
           file=sys.stderr)  # fmt: skip
-    with tqdm(total=n, unit="run", disable=args.no_progress, file=sys.stderr) as bar:
-        df = compare(sc, regimes, args.replicates, args.seed, args.jobs, progress=bar.update)
-    summary = summarise(df)
+    try:
+        comp = run_compare(sc, regimes, args.replicates, args.seed, args.jobs, out=out,
+                           executor=args.executor, scheduler=args.scheduler,
+                           progress=not args.no_progress)  # fmt: skip
+    except ExperimentError as exc:
+        raise UsageError(str(exc)) from None
+    failed = comp.failed
+    note = ""
+    if len(failed):
+        f0 = failed.iloc[0]
+        where = f" (see {args.out}/status.parquet)" if out is not None else ""
+        note = (f"; {len(failed)} of {len(comp.status)} runs failed and are left out{where}, first: "
+                f"{f0['regime']} replicate {f0['replicate']}: {f0['error']}")  # fmt: skip
+    if comp.runs.empty:
+        print(f"{sc.name}: no run succeeded{note}", file=sys.stderr)
+        return 1
+    summary = summarise(comp.runs)
     if out is not None:
-        write_compare(df, summary, out)
+        write_compare(comp.runs, summary, out)
     print(
-        f"{sc.name}: regimes on common random numbers, {args.replicates} replicates, mean [95 % CI]"
+        f"{sc.name}: regimes on common random numbers, {args.replicates} replicates, mean [95 % CI]{note}"
     )
     print(format_summary(summary))
     if out is not None:
-        print(f"outputs: {args.out}/compare_runs.csv, compare_summary.csv, compare.png")
+        print(f"outputs: {args.out}/compare_runs.csv, compare_summary.csv, compare.png "
+              "(runs and their status: results.parquet, status.parquet)")  # fmt: skip
     return 0
 
 

@@ -373,17 +373,20 @@ def test_compare_rows_match_the_runs(chained_compare, tmp_path):
         assert r["intensity_reduction"] == pytest.approx(fa["measures"]["intensity_reduction"])
 
 
-def test_compare_out_is_replaced_whole(tmp_path):
+def test_compare_out_resumes_the_same_comparison_and_refuses_another(tmp_path):
     out = tmp_path / "c"
     args = ["compare", "tiny", "--regimes", "budget", "--replicates", "2", "--no-progress"]
-    assert _main([*args, "--out", str(out)])[0] == 0
-    (out / "old.txt").write_text("stale")
-    assert _main([*args, "--seed", "1", "--out", str(out)])[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == [
-        "compare.png",
-        "compare_runs.csv",
-        "compare_summary.csv",
-    ]
+    rc, first, _ = _main([*args, "--out", str(out)])
+    assert rc == 0
+    runs = (out / "compare_runs.csv").read_bytes()
+    assert {"spec.json", "design.parquet", "status.parquet", "results.parquet", "compare.png",
+            "compare_runs.csv", "compare_summary.csv"} <= {p.name for p in out.iterdir()}  # fmt: skip
+    rc, again, _ = _main([*args, "--out", str(out)])  # nothing left to run: same files
+    assert rc == 0 and again == first and (out / "compare_runs.csv").read_bytes() == runs
+    rc, stdout, err = _main([*args, "--seed", "1", "--out", str(out)])
+    assert rc == 2 and stdout == "" and "--out" in err and "differs in: seed" in err, err
+    assert err.count("\n") == 1  # one line, before any run
+    assert (out / "compare_runs.csv").read_bytes() == runs
     assert not _leftovers(tmp_path)
 
 
