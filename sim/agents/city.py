@@ -9,6 +9,7 @@ import mesa
 import numpy as np
 
 from sim.monitoring import STATUS_CODES
+from sim.policies.behaviours import Behaviour, CityView, get_behaviour
 from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
 
 if TYPE_CHECKING:
@@ -28,6 +29,35 @@ class City(mesa.Agent):
         self.growth_preference: float = record["growth_preference"]
         self.monitoring_capacity: float = record["monitoring_capacity"]
         self.population_m: float = record["population_m"]
+        name = record.get("behaviour", "inherit")
+        self.behaviour: Behaviour = get_behaviour(
+            model.sc["city.behaviour"] if name == "inherit" else name
+        )
+
+    # ---------------------------------------------------------- decisions --
+    def view(self, year_index: int, years: int, rule_room: float = np.inf, target: float = np.nan,
+             need: np.ndarray | None = None) -> CityView:  # fmt: skip
+        """What this city's government knows when it decides."""
+        return CityView(name=self.name, year_index=year_index, years=years,
+                        growth_preference=self.growth_preference, rule_room=float(rule_room),
+                        target=float(target), status=self.status, package=self.package,
+                        need=need)  # fmt: skip
+
+    def approval_room(self, year_index: int, years: int, rule_room: np.ndarray,
+                      target: np.ndarray) -> float:  # fmt: skip
+        """Room (Mt/yr) this city lets this year's project proposals take."""
+        i = self.index
+        v = self.view(year_index, years, rule_room[i], target[i])
+        return self.behaviour.approval_room(v, self.model.sc.values)
+
+    def effort(self, year_index: int, years: int) -> float:
+        """Share of its package's control instruments the city applies this year."""
+        return self.behaviour.effort(self.view(year_index, years), self.model.sc.values)
+
+    def counter_proposal(self, years: int, need: np.ndarray) -> np.ndarray:
+        """The city's stated need per plan year in negotiation (Mt)."""
+        v = self.view(-1, years, need=need[self.index])
+        return self.behaviour.counter_proposal(v, self.model.sc.values)
 
     @property
     def status(self) -> str:

@@ -220,6 +220,10 @@ class Province(mesa.Agent):
         need = (
             E_base[:, None] * ((1 + trend[:, None]) * (1 - v["plan.city_extra_cut"])) ** k[None, :]
         )
+        # each city states its counter-proposal from its own forecast and behaviour
+        need = np.array(m.city_set.map("counter_proposal", Y, need), dtype=float).reshape(m.C, Y)
+        ev.add_many(p0, "negotiation_offer", np.arange(m.C), amount=need.sum(axis=1),
+                    value=alloc.sum(axis=1), detail=list(m.behaviours))  # fmt: skip
         alloc, reserve, appeal, grant = planning.negotiate(
             alloc, need, reserve, v["plan.negotiation_tolerance"], v["plan.negotiation_grant"],
             v["plan.negotiation_reserve_cap"])  # fmt: skip
