@@ -492,6 +492,7 @@ _GLOBAL: list[Param] = [
     _p("trading.enabled", bool, True, desc="inter-city budget trading after each annual account"),
     _p("trading.volume_cap", float, 0.08, "share", 0.0, 1.0, desc="most a city trades in a year, as share of its annual target"),
     _p("trading.penalty_price", float, 300.0, "CNY/t", 0.0, 10000.0, desc="buyer's reservation price: expected cost of an uncovered overrun"),
+    _p("trading.seller_margin", float, 0.0, "share", 0.0, 1.0, desc="share of its surplus a selling city keeps against later years (docs/ODD.md 8.13)"),
     # governance regime (MODEL.md 5)
     _p("regime.name", str, "budget",
        choices=("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading", "budget_no_reserve", "none"),

@@ -156,3 +156,25 @@ def test_assessment_enforces_a_share_of_refusals_close_to_enforcement():
     p = expected / n  # mean enforcement of the refused approvals' cities
     se = np.sqrt(p * (1 - p) / n)
     assert abs(hit / n - p) < 3 * se, (hit / n, p, n)
+
+
+def test_offers_and_requests_by_behaviour():
+    p = {**P, "trading.seller_margin": 0.25, "city.strategic_tight_years": 1}
+    assert BEHAVIOURS["compliant"].offer(view(k=0), p, 4.0) == pytest.approx(3.0)
+    assert BEHAVIOURS["strategic"].offer(view(k=0), p, 4.0) == 0.0  # hoards early
+    assert BEHAVIOURS["strategic"].offer(view(k=4), p, 4.0) == pytest.approx(3.0)
+    assert BEHAVIOURS["compliant"].request(view(), p, 2.0) == 2.0
+    pad = {**p, "city.negotiation_padding": 0.2}
+    assert BEHAVIOURS["growth_first"].request(view(gp=0.5), pad, 2.0) == pytest.approx(2.2)
+
+
+def test_trade_bids_and_adjustment_requests_are_the_cities_own():
+    ev = _run({"city.behaviour": "strategic"}, seed=1).events.to_frame()
+    bids = ev[ev.kind == "trade_bid"]
+    assert len(bids) > 0 and (bids.detail == "strategic").all()
+    last = bids.year.max()
+    assert not (bids.amount[bids.year < last] > 0).any(), "strategic cities sell nothing early"
+    comp = _run({}, seed=1).events.to_frame()
+    req = comp[comp.kind == "adjustment_request"]
+    assert len(req) > 0 and (req.amount > 0).all() and (req.value < 0).all()
+    assert set(req.detail) <= {"major project", "shock", "growth above forecast", "data revision"}

@@ -54,6 +54,21 @@ class City(mesa.Agent):
         """Share of its package's control instruments the city applies this year."""
         return self.behaviour.effort(self.view(year_index, years), self.model.sc.values)
 
+    def trade_position(self, year_index: int, years: int, position: np.ndarray) -> float:
+        """Quota offered (> 0, Mt) or wanted (< 0) at the annual account's
+        trading, from the city's own position ``held - accounted``."""
+        pos = float(position[self.index])
+        if pos <= 0:
+            return pos  # a buyer wants its whole deficit (at the penalty price)
+        return self.behaviour.offer(self.view(year_index, years), self.model.sc.values, pos)
+
+    def adjustment_request(self, year_index: int, years: int, position: np.ndarray,
+                           reasons: list[str]) -> tuple[float, str]:  # fmt: skip
+        """Target increase asked at the annual account (Mt, 0: none) and its reason."""
+        deficit = max(-float(position[self.index]), 0.0)
+        v = self.view(year_index, years)
+        return self.behaviour.request(v, self.model.sc.values, deficit), reasons[self.index]
+
     def counter_proposal(self, years: int, need: np.ndarray) -> np.ndarray:
         """The city's stated need per plan year in negotiation (Mt)."""
         v = self.view(-1, years, need=need[self.index])

@@ -545,9 +545,14 @@ class Province(mesa.Agent):
         plan.accounted[:, k] = A
         # trading after the account
         if m.regime.trading and v["trading.enabled"]:
-            pos = held - A
+            # each city states its position: quota offered (+) or wanted (-)
+            pos = np.array(m.city_set.map("trade_position", k, plan.years, held - A), dtype=float)
             ask = m.city_mac()
             bid = np.full(m.C, v["trading.penalty_price"])
+            bids = np.flatnonzero(pos != 0)
+            m.events.add_many(t, "trade_bid", bids, amount=pos[bids],
+                              value=np.where(pos > 0, ask, bid)[bids],
+                              detail=[m.behaviours[c] for c in bids])  # fmt: skip
             res = trading.clear(pos, ask, bid, v["trading.volume_cap"] * held)
             if res.volume > 0:
                 plan.traded[:, k] += res.traded
@@ -564,6 +569,7 @@ class Province(mesa.Agent):
         m.annual_status[plan.index][:, k] = st
         m.events.add_many(t, "annual_account", np.arange(m.C), amount=A, value=ratio,
                           detail=[STATUS_CODES[s] for s in st])  # fmt: skip
+        self._adjustment_requests(plan, t, k, held - A, gdp_y)
         # dynamic adjustment of the remaining years: the rule suggests, the governor decides
         rule = v["accounts.rule"] if m.regime.adjustment else "fixed"
         ctx = AdjustmentContext(
@@ -604,6 +610,31 @@ class Province(mesa.Agent):
             m.pending = pending
             return
         self.apply_account_decision(pending, m.governor.annual(view))
+
+    def _adjustment_requests(self, plan: PeriodPlan, t: int, k: int, position: np.ndarray,
+                             gdp_y: np.ndarray) -> None:  # fmt: skip
+        """Cities in deficit ask for more room for the remaining years and state
+        why (event ``adjustment_request``); the province's adjustment rule
+        then decides (event ``adjustment``)."""
+        m = self.model
+        if k + 1 >= plan.years or not (position < 0).any():
+            return
+        year = m.first_year + t // 4
+        major = {mp["city"] for mp in m.sc.major_projects if mp["year"] in (year - 1, year)}
+        shock = any(s["year"] <= year < s["year"] + (s["quarter"] - 1 + s["quarters"] + 3) // 4
+                    for s in m.sc.shocks)  # fmt: skip
+        reasons = [
+            "major project" if name in major
+            else "shock" if shock
+            else "growth above forecast" if gdp_y[c] > plan.gdp_forecast[c, k]
+            else "data revision"
+            for c, name in enumerate(m.sc.city_names)
+        ]  # fmt: skip
+        out = m.city_set.map("adjustment_request", k, plan.years, position, reasons)
+        amount = np.array([a for a, _ in out], dtype=float)
+        ask = np.flatnonzero(amount > 0)
+        m.events.add_many(t, "adjustment_request", ask, amount=amount[ask], value=position[ask],
+                          detail=[out[c][1] for c in ask])  # fmt: skip
 
     def apply_account_decision(self, p: PendingAccount, d: AccountDecision) -> None:
         """Apply the governor's annual decision: the change of each city's

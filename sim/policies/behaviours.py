@@ -8,7 +8,9 @@ into the city's decisions:
   take this year; the rule room of the carbon assessment is ``view.rule_room``;
 * ``effort``: the share of its package's control instruments it applies
   (multiplies its enforcement capacity; 1 = as the rules say);
-* ``counter_proposal``: its own need (Mt per plan year) stated in negotiation.
+* ``counter_proposal``: its own need (Mt per plan year) stated in negotiation;
+* ``offer``: how much of its surplus it offers at the annual account's trading;
+* ``request``: the target increase it asks for at the annual account.
 
 Behaviours are stateless rule objects in :data:`BEHAVIOURS`; their
 parameters are ``city.*`` rows of the parameter table.  A city's behaviour is
@@ -55,6 +57,15 @@ class Behaviour:
         assert view.need is not None
         return view.need
 
+    def offer(self, view: CityView, p: dict, surplus: float) -> float:
+        """Quota (Mt) a city with ``surplus`` offers for sale: sellers keep a
+        margin ``trading.seller_margin`` against later years."""
+        return surplus * (1.0 - p["trading.seller_margin"])
+
+    def request(self, view: CityView, p: dict, deficit: float) -> float:
+        """Target increase (Mt over the remaining years) asked at the account."""
+        return deficit
+
 
 class Compliant(Behaviour):
     pass
@@ -73,6 +84,9 @@ class GrowthFirst(Behaviour):
     def counter_proposal(self, view: CityView, p: dict) -> np.ndarray:
         assert view.need is not None
         return view.need * (1.0 + view.growth_preference * p["city.negotiation_padding"])
+
+    def request(self, view: CityView, p: dict, deficit: float) -> float:
+        return deficit * (1.0 + view.growth_preference * p["city.negotiation_padding"])
 
 
 class Strategic(Behaviour):
@@ -93,6 +107,10 @@ class Strategic(Behaviour):
         assert view.need is not None
         return view.need * (1.0 + p["city.negotiation_padding"])
 
+    def offer(self, view: CityView, p: dict, surplus: float) -> float:
+        # hoards its surplus for the final account; sells only in the tight years
+        return super().offer(view, p, surplus) if self._late(view, p) else 0.0
+
 
 BEHAVIOURS: dict[str, Behaviour] = {
     b.name: b
@@ -106,7 +124,8 @@ BEHAVIOURS: dict[str, Behaviour] = {
         Strategic(
             "strategic",
             "loose early (room x (1 + slack), effort 1 - slack), tight in the last "
-            "city.strategic_tight_years years (room x (1 - slack), effort 1 + slack)",
+            "city.strategic_tight_years years (room x (1 - slack), effort 1 + slack); hoards "
+            "its surplus (offers none) until the tight years",
         ),
     )
 }
