@@ -177,4 +177,10 @@ def test_trade_bids_and_adjustment_requests_are_the_cities_own():
     comp = _run({}, seed=1).events.to_frame()
     req = comp[comp.kind == "adjustment_request"]
     assert len(req) > 0 and (req.amount > 0).all() and (req.value < 0).all()
-    assert set(req.detail) <= {"major project", "shock", "growth above forecast", "data revision"}
+    assert set(req.detail) <= {
+        "major project",
+        "shock",
+        "growth above forecast",
+        "data revision",
+        "none stated",
+    }

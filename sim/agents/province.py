@@ -80,6 +80,7 @@ class PeriodPlan:
     budget_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rebase_factor: float = 1.0  # official / estimated base-year emissions (1 until re-based)
     rebased: bool = False
+    rebased_t: int = -1  # quarter of the re-basing on the official base year
     n_adjustments: int = 0
     adjustment_volume: float = 0.0
     scenario_names: tuple[str, ...] = ()
@@ -626,8 +627,9 @@ class Province(mesa.Agent):
         reasons = [
             "major project" if name in major
             else "shock" if shock
+            else "data revision" if plan.rebased_t == t
             else "growth above forecast" if gdp_y[c] > plan.gdp_forecast[c, k]
-            else "data revision"
+            else "none stated"
             for c, name in enumerate(m.sc.city_names)
         ]  # fmt: skip
         out = m.city_set.map("adjustment_request", k, plan.years, position, reasons)
@@ -711,6 +713,7 @@ class Province(mesa.Agent):
         if plan.rebased or m.stats.published_at[y] > t:
             return
         plan.rebased = True
+        plan.rebased_t = t
         f = float(np.nansum(m.stats.official[y]) / plan.E_base.sum())
         plan.rebase_factor = f
         k = plan.year_index(t)  # the year being accounted: its target stands
