@@ -28,7 +28,7 @@ import mesa
 import numpy as np
 
 from sim import population
-from sim.agents.city import City, assess_projects
+from sim.agents.city import City, assess_projects, horizontal_allocation
 from sim.agents.firms import Firm
 from sim.agents.province import PendingAccount, PeriodPlan, Province
 from sim.events import EventLog
@@ -257,6 +257,7 @@ class CarbonBudgetModel(mesa.Model):
     def _start_period(self, index: int) -> None:
         """Plan preparation before the first quarter of a period (7. / 4.2)."""
         self.plan = self.province.prepare_plan(index)
+        horizontal_allocation(self, self.plan)  # the cities allocate to firms or sectors
         self.plans.append(self.plan)
         self.annual_status.append(np.full((self.C, self.plan.years), BALANCE, dtype=np.int8))
         self.campaign_restriction[:] = 0.0

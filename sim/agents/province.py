@@ -11,6 +11,7 @@ import mesa
 import numpy as np
 
 from sim import planning
+from sim.agents.city import retarget_firms
 from sim.agents.firms import mac_share
 from sim.monitoring import STATUS_CODES, classify
 from sim.policies import trading
@@ -248,8 +249,7 @@ class Province(mesa.Agent):
             budget_ref=budget.copy(),
             scenario_names=tuple(s.name for s in scen), chosen=scen[chosen].name,
         )  # fmt: skip
-        # 7. horizontal allocation: firms or sectors
-        self._horizontal(plan)
+        # 7. horizontal allocation to firms or sectors: the cities' (sim/agents/city.py)
         return plan
 
     def _intensity_trend(self, official: np.ndarray) -> float:
@@ -279,56 +279,6 @@ class Province(mesa.Agent):
         extra = np.clip(x - f.x_done, 0, None) * e
         tot = f.by_city(e) + self.model.diffuse.gdp * self.model.diffuse.I
         return np.divide(f.by_city(extra), tot, out=np.zeros(self.model.C), where=tot > 0)
-
-    def _horizontal(self, plan: PeriodPlan) -> None:
-        m = self.model
-        v = m.sc.values
-        f = m.firms
-        e = np.where(f.active, f.Qp * f.I, 0.0)
-        plan.firm_base = e
-        plan.sector_base = f.by_city_sector(e)
-        counts = np.bincount(f.city[f.active], minlength=m.C)
-        mode = np.zeros(m.C, dtype=bool)
-        for c in range(m.C):
-            conc = planning.hhi(e[f.city == c])
-            mode[c] = planning.horizontal_mode(int(counts[c]), conc, v["plan.firm_count_threshold"],
-                                               v["plan.hhi_threshold"]) == "firms"  # fmt: skip
-            m.events.add(
-                plan.p0,
-                "horizontal_allocation",
-                c,
-                value=conc,
-                amount=float(counts[c]),
-                detail="firms" if mode[c] else "sectors",
-            )
-        plan.firm_mode = mode
-        self.retarget(plan, plan.p0)
-
-    def retarget(self, plan: PeriodPlan, t: int) -> None:
-        """Refresh which firms are targeted first: those most above their firm
-        or sector allocation (its share of the city target this year)."""
-        m = self.model
-        f = m.firms
-        k = min(max(plan.year_index(t), 0), plan.years - 1)
-        e_now = np.where(f.active, f.Qp * f.I, 0.0)
-        city_base = plan.E_base
-        scale = plan.T[:, k] / np.where(
-            city_base > 0, city_base, 1.0
-        )  # city target relative to base
-        firm_alloc = plan.firm_base * scale[f.city]
-        sec_now = f.by_city_sector(e_now)
-        sec_alloc = plan.sector_base * scale[:, None]
-        sec_ratio = np.divide(
-            sec_now, sec_alloc, out=np.full_like(sec_now, 2.0), where=sec_alloc > 0
-        )
-        ratio_firm = np.divide(e_now, firm_alloc, out=np.full(f.n, 2.0), where=firm_alloc > 0)
-        ratio = np.where(
-            plan.firm_mode[f.city], ratio_firm, sec_ratio[f.city, f.sector] + 1e-3 * f.I
-        )
-        f.allocation = np.where(plan.firm_mode[f.city], firm_alloc, np.nan)
-        f.targeted = (
-            planning.targeting(ratio, e_now, f.city, m.sc["plan.target_share"], m.C) & f.active
-        )
 
     # ============================================ monitoring and warning ==
     def monitor(self, plan: PeriodPlan, t: int) -> None:
@@ -694,7 +644,7 @@ class Province(mesa.Agent):
         if any(d.packages) and m.regime.packages:
             self.switch_packages(t, [pk or cur for pk, cur in
                                      zip(d.packages, (ALL_KEYS[i] for i in m.city_package), strict=True)])  # fmt: skip
-        self.retarget(plan, t + 1)
+        retarget_firms(m, plan, t + 1)  # the cities re-target their firms
 
     def rebase_to_official(self, plan: PeriodPlan, t: int) -> None:
         """Re-base the plan on the official base year [以官方基年数据校准] once it is
