@@ -178,6 +178,11 @@ class CarbonBudgetModel(mesa.Model):
         w = f.by_city(e)
         return np.divide(f.by_city(mac * e), w, out=np.zeros(self.C), where=w > 0)
 
+    def commit_offset_plan(self, city: int, mt: float) -> None:
+        """A city commits to retire ``mt`` Mt/yr of outdated capacity in phases
+        (an offset plan for a major project without listed quota)."""
+        self.offset_queue[city] += mt
+
     def assessing(self, plan: PeriodPlan | None) -> bool:
         """Whether project proposals go through the carbon assessment now."""
         return plan is not None and self.regime.policy and self.regime.project_assessment

@@ -4,7 +4,7 @@ traditional regime's emergency campaign (MODEL.md 4.2-4.7)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
@@ -13,6 +13,7 @@ import numpy as np
 from sim import planning
 from sim.agents.city import retarget_firms
 from sim.agents.firms import mac_share
+from sim.budget import PeriodPlan
 from sim.monitoring import STATUS_CODES, classify
 from sim.policies import trading
 from sim.policies.adjustment import RULES, AdjustmentContext
@@ -37,75 +38,6 @@ def breach_repayment(
     already took from the remaining years counts towards it."""
     owed = share * penalty * np.clip(-position, 0.0, None)
     return np.clip(owed - np.clip(-rule_change, 0.0, None), 0.0, None)
-
-
-@dataclass
-class PeriodPlan:
-    """One five-year plan and its execution state (arrays cities x years)."""
-
-    index: int
-    start_year: int
-    years: int
-    mode: str
-    intensity_target: float
-    total_change: float
-    binding: bool
-    p0: int  # first quarter of the period (run index)
-    base_year_idx: int  # run-year index of the base year
-    E_base: np.ndarray  # estimated base-year emissions per city (at plan time)
-    gdp_base: np.ndarray
-    trend: np.ndarray  # estimated yearly emission trend per city
-    budget: np.ndarray  # province budget per year
-    reserve: np.ndarray  # reserve remaining per year
-    reserve_initial: np.ndarray
-    gdp_forecast: np.ndarray  # C x Y
-    T_initial: np.ndarray  # C x Y after negotiation
-    T: np.ndarray  # C x Y current (adjusted, listed quota added)
-    I_path: np.ndarray  # C x Y target intensity (intensity mode schedule)
-    traded: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    listed: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    held_to: np.ndarray = field(default_factory=lambda: np.zeros(0))  # target each year was held to
-    accounted: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # Mt of each accounted year's deviation carried into the later years' targets (the
-    # adjustment actually applied, breach repayment included): settled for monitoring
-    settled: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    firm_mode: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    firm_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # base emissions per firm
-    sector_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # C x S
-    # the plan adjustments are measured against: T_initial until the plan is re-based
-    # on the official base year (Province.rebase_to_official), then scaled with it
-    T_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # the reserve as set aside and the province budget per year, re-based with the plan
-    # (budget itself stays the initial plan's, which rationality judges)
-    reserve_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    budget_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    rebase_factor: float = 1.0  # official / estimated base-year emissions (1 until re-based)
-    rebased: bool = False
-    rebased_t: int = -1  # quarter of the re-basing on the official base year
-    n_adjustments: int = 0
-    adjustment_volume: float = 0.0
-    scenario_names: tuple[str, ...] = ()
-    chosen: str = ""
-
-    @property
-    def end_t(self) -> int:
-        return self.p0 + 4 * self.years - 1
-
-    def year_index(self, t: int) -> int:
-        return (t - self.p0) // 4
-
-    def scheduled(self, k: int, gdp_q: np.ndarray) -> np.ndarray:
-        """Scheduled budget [时序进度] of quarters of plan year k with GDP ``gdp_q``
-        (one quarter: cities; or quarters x cities).  Intensity mode: target
-        intensity x the quarter's GDP (floats with observed GDP); total mode: a
-        quarter of the Mt target; dual: quarter by quarter the stricter."""
-        floating = self.I_path[:, k] * gdp_q
-        fixed = np.broadcast_to(self.T[:, k] / 4, floating.shape)
-        if self.mode == "intensity":
-            return floating
-        if self.mode == "total":
-            return np.array(fixed)
-        return np.minimum(floating, fixed)
 
 
 @dataclass
@@ -437,10 +369,9 @@ class Province(mesa.Agent):
             t, m.first_year + t // 4, m.sc.city_names[city], e, float(need.sum()), fits, rule
         )
         if m.regime.reserve and fits and m.governor.grant_listed(view):
-            plan.reserve[years] -= need
-            plan.T[city, years] += need
-            plan.listed[city, years] += need
-            plan.I_path[city, years] = plan.T[city, years] / plan.gdp_forecast[city, years]
+            grant = np.zeros((m.C, years.size))
+            grant[city] = need
+            plan.grant_listed(years, grant, need)
             m.events.add(
                 t,
                 "listed_quota_granted",
@@ -452,7 +383,7 @@ class Province(mesa.Agent):
             )
         else:
             offset = m.sc["projects.offset_ratio"] * e
-            m.offset_queue[city] += offset
+            m.commit_offset_plan(city, offset)
             why = (
                 "reserve cannot hold it"
                 if not fits or not m.regime.reserve
@@ -506,9 +437,7 @@ class Province(mesa.Agent):
                               detail=[m.behaviours[c] for c in bids])  # fmt: skip
             res = trading.clear(pos, ask, bid, v["trading.volume_cap"] * held)
             if res.volume > 0:
-                plan.traded[:, k] += res.traded
-                held = held + res.traded
-                plan.held_to[:, k] = held
+                held = plan.record_trade(k, res.traded)
                 tr = np.flatnonzero(res.traded)
                 m.events.add_many(t, "trade", tr, amount=res.traded[tr], value=np.full(tr.size, res.price),
                                   detail="quota bought (+) / sold (-) at the clearing price")  # fmt: skip
@@ -624,9 +553,8 @@ class Province(mesa.Agent):
             if grant > 0:
                 per_city = listed * (grant / listed.sum())
                 w = res / res.sum()
-                plan.reserve[k + 1 :] = res - grant * w
-                plan.T[:, k + 1 :] += per_city[:, None] * w[None, :]
-                plan.listed[:, k + 1 :] += per_city[:, None] * w[None, :]
+                plan.grant_listed(np.arange(k + 1, plan.years), per_city[:, None] * w[None, :],
+                                  grant * w)  # fmt: skip
                 got = np.flatnonzero(per_city > 0)
                 m.events.add_many(t, "listed_quota_granted", got, amount=per_city[got],
                                   detail="granted from the reserve at the annual account")  # fmt: skip
