@@ -230,13 +230,8 @@ class CarbonBudgetModel(mesa.Model):
         costs = self._cities(plan, t)  # 3. cities
         self._statistics(plan, t, abated, costs)  # 4. statistics
         self._check_economy(t)
-        if plan is not None:  # 5.-6. province
-            if self.sc["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
-                self.province.monitor(plan, t)
-            if t % 4 == 3:
-                self.province.annual_account(plan, t)
-            if self.regime.campaign and t < plan.end_t:
-                self.province.campaign(plan, t + 1)
+        if plan is not None:  # 5.-6. province, stepped through its AgentSet
+            self.agents_by_type[Province].do("quarter", plan, t)
         self.q_status[t] = self.city_status
         self.q_warning[t] = self.city_warning
         self.q_package[t] = self.city_package

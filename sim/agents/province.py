@@ -63,6 +63,18 @@ class Province(mesa.Agent):
         super().__init__(model)
         self.name = model.sc["province.name"]
 
+    def quarter(self, plan: PeriodPlan, t: int) -> None:
+        """The province's duties at the end of quarter ``t`` of a plan period:
+        monitoring and early warning on monitoring dates, the annual final
+        account at year end, and (``traditional``) the campaign."""
+        m = self.model
+        if m.sc["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
+            self.monitor(plan, t)
+        if t % 4 == 3:
+            self.annual_account(plan, t)
+        if m.regime.campaign and t < plan.end_t:
+            self.campaign(plan, t + 1)
+
     # ================================================== plan preparation ==
     def prepare_plan(self, period_index: int) -> PeriodPlan:
         """Budget plan preparation before the first quarter of a period (MODEL.md 4.2)."""
