@@ -184,3 +184,23 @@ def test_trade_bids_and_adjustment_requests_are_the_cities_own():
         "data revision",
         "none stated",
     }
+
+
+def test_agentset_path_of_compliant_cities_matches_the_vectorised_shortcut():
+    """With all cities compliant the model skips the per-city calls; forcing them
+    gives the same run, number for number (and logs the cities' room decisions)."""
+    sc = load_scenario("tiny")
+    fast = CarbonBudgetModel(sc, 5)
+    fast.run_model()
+    slow = CarbonBudgetModel(sc, 5)
+    slow.all_compliant = False
+    slow.run_model()
+    for f in fast.q:
+        assert np.array_equal(fast.q[f], slow.q[f]), f
+    ef, es = fast.events.to_frame(), slow.events.to_frame()
+    assert "approval_room" in set(es.kind) and "approval_room" not in set(ef.kind)
+    for kind in ("trade_bid", "adjustment_request", "trade", "adjustment"):
+        cols = ["t", "city", "amount", "detail"]
+        a = ef.loc[ef.kind == kind, cols].reset_index(drop=True)
+        b = es.loc[es.kind == kind, cols].reset_index(drop=True)
+        assert len(a) > 0 and a.equals(b), kind

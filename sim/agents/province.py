@@ -440,7 +440,11 @@ class Province(mesa.Agent):
         # trading after the account
         if m.regime.trading and v["trading.enabled"]:
             # each city states its position: quota offered (+) or wanted (-)
-            pos = np.array(m.city_set.map("trade_position", k, plan.years, held - A), dtype=float)
+            pos = held - A
+            if m.all_compliant:  # the compliant rule, vectorised (same numbers as the map)
+                pos = np.where(pos > 0, pos * (1.0 - v["trading.seller_margin"]), pos)
+            else:
+                pos = np.array(m.city_set.map("trade_position", k, plan.years, pos), dtype=float)
             ask = m.city_mac()
             bid = np.full(m.C, v["trading.penalty_price"])
             bids = np.flatnonzero(pos != 0)
@@ -523,11 +527,14 @@ class Province(mesa.Agent):
             else "none stated"
             for c, name in enumerate(m.sc.city_names)
         ]  # fmt: skip
-        out = m.city_set.map("adjustment_request", k, plan.years, position, reasons)
-        amount = np.array([a for a, _ in out], dtype=float)
+        if m.all_compliant:  # the compliant rule, vectorised (same numbers as the map)
+            amount = np.clip(-position, 0.0, None)
+        else:
+            out = m.city_set.map("adjustment_request", k, plan.years, position, reasons)
+            amount = np.array([a for a, _ in out], dtype=float)
         ask = np.flatnonzero(amount > 0)
         m.events.add_many(t, "adjustment_request", ask, amount=amount[ask], value=position[ask],
-                          detail=[out[c][1] for c in ask])  # fmt: skip
+                          detail=[reasons[c] for c in ask])  # fmt: skip
 
     def apply_account_decision(self, p: PendingAccount, d: AccountDecision) -> None:
         """Apply the governor's annual decision: the change of each city's
