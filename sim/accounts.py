@@ -208,10 +208,16 @@ def _assessment_share(model, t0: int, t1: int) -> float:
     """Share of proposed (non-major) project emissions of quarters t0..t1 decided
     by an enforced carbon assessment: rejected, or approved after passing it."""
     enforced = total = 0.0
-    for ch in _period_events(model, ("project_approved", "project_rejected"), t0, t1):
+    kinds = ("project_approved", "project_rejected", "project_refused")
+    for ch in _period_events(model, kinds, t0, t1):
         e = float(np.nansum(ch["amount"]))
         total += e
-        if ch["kind"][0] == "project_rejected" or ch["detail"][0] == "carbon assessment passed":
+        d = ch["detail"][0]
+        if (
+            ch["kind"][0] == "project_rejected"
+            or d == "carbon assessment passed"
+            or (ch["kind"][0] == "project_refused" and d.endswith("refusal enforced"))
+        ):
             enforced += e
     return enforced / total if total > 0 else 1.0
 

@@ -28,7 +28,7 @@ import mesa
 import numpy as np
 
 from sim import population
-from sim.agents.city import City, assess_projects
+from sim.agents.city import City, assess_projects, horizontal_allocation
 from sim.agents.firms import Firm
 from sim.agents.province import PendingAccount, PeriodPlan, Province
 from sim.events import EventLog
@@ -84,6 +84,11 @@ class CarbonBudgetModel(mesa.Model):
         # agents
         self.province = Province(self)
         self.cities = [City(self, i, rec) for i, rec in enumerate(scenario.cities)]
+        # the cities decide through their AgentSet (in creation order = city index)
+        self.city_set = self.agents_by_type[City]
+        self.behaviours = tuple(c.behaviour.name for c in self.cities)
+        self.all_compliant = all(b == "compliant" for b in self.behaviours)
+        self.effort = np.ones(self.C)  # share of control instruments each city applies
         self.firm_agents = (
             [Firm(self, self.firms, i) for i in range(self.firms.n)] if firm_agents else []
         )
@@ -155,8 +160,11 @@ class CarbonBudgetModel(mesa.Model):
         strength = np.zeros((self.C, len(INSTRUMENT_IDS)))
         on = self.city_package != ALL_KEYS.index(OFF)
         strength[on] = self._strength[self.city_package[on]]
+        enf = self.enforcement
+        if not self.all_compliant:  # a city's effort scales its package's strengths
+            strength = np.clip(strength * self.effort[:, None], 0.0, 1.0)
         self.levers = city_levers(
-            strength, self.enforcement, self._full, self.sc["abatement.enforcement_penalty"]
+            strength, enf, self._full, self.sc["abatement.enforcement_penalty"]
         )
 
     def city_mac(self) -> np.ndarray:
@@ -169,6 +177,11 @@ class CarbonBudgetModel(mesa.Model):
         e = np.where(f.active, f.Qp * f.I, 0.0)
         w = f.by_city(e)
         return np.divide(f.by_city(mac * e), w, out=np.zeros(self.C), where=w > 0)
+
+    def commit_offset_plan(self, city: int, mt: float) -> None:
+        """A city commits to retire ``mt`` Mt/yr of outdated capacity in phases
+        (an offset plan for a major project without listed quota)."""
+        self.offset_queue[city] += mt
 
     def assessing(self, plan: PeriodPlan | None) -> bool:
         """Whether project proposals go through the carbon assessment now."""
@@ -210,18 +223,15 @@ class CarbonBudgetModel(mesa.Model):
         if t in self._period_start:
             self._start_period(self._period_start[t])
         plan = self.plan if self.in_plan() else None
+        if plan is not None and t % 4 == 0 and not self.all_compliant:
+            self._city_effort(plan, t)
         self._environment()  # 1. shocks and macro cycle
         abated = self._firms(plan, t)  # 2. firms
         costs = self._cities(plan, t)  # 3. cities
         self._statistics(plan, t, abated, costs)  # 4. statistics
         self._check_economy(t)
-        if plan is not None:  # 5.-6. province
-            if self.sc["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
-                self.province.monitor(plan, t)
-            if t % 4 == 3:
-                self.province.annual_account(plan, t)
-            if self.regime.campaign and t < plan.end_t:
-                self.province.campaign(plan, t + 1)
+        if plan is not None:  # 5.-6. province, stepped through its AgentSet
+            self.agents_by_type[Province].do("quarter", plan, t)
         self.q_status[t] = self.city_status
         self.q_warning[t] = self.city_warning
         self.q_package[t] = self.city_package
@@ -247,11 +257,24 @@ class CarbonBudgetModel(mesa.Model):
     def _start_period(self, index: int) -> None:
         """Plan preparation before the first quarter of a period (7. / 4.2)."""
         self.plan = self.province.prepare_plan(index)
+        horizontal_allocation(self, self.plan)  # the cities allocate to firms or sectors
         self.plans.append(self.plan)
         self.annual_status.append(np.full((self.C, self.plan.years), BALANCE, dtype=np.int8))
         self.campaign_restriction[:] = 0.0
         if self.regime.packages:
             self.set_packages(np.full(self.C, ALL_KEYS.index("balance")))
+
+    def _city_effort(self, plan: PeriodPlan, t: int) -> None:
+        """Each city decides at the start of a year how fully it applies its
+        package's control instruments (its behaviour's ``effort``)."""
+        k = plan.year_index(t)
+        effort = np.array(self.city_set.map("effort", k, plan.years), dtype=float)
+        changed = np.flatnonzero(effort != self.effort)
+        if changed.size:
+            self.events.add_many(t, "city_effort", changed, amount=None, value=effort[changed],
+                                 detail=[self.behaviours[c] for c in changed])  # fmt: skip
+            self.effort = effort
+            self.set_packages(self.city_package)
 
     def _environment(self) -> None:
         """1. The provincial macro cycle: an AR(1) quarterly growth deviation."""
@@ -420,18 +443,41 @@ class CarbonBudgetModel(mesa.Model):
             outdated_avail = f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
             need = self._room_need(plan, t, city, e, props["dK"] * f.utilisation)
             cs = city[small]
-            dec = assess_projects(cs, need[small], hc[small], self._allowance(plan, t), lv.block_share,
-                                  lv.replacement_ratio, outdated_avail, u_block[firm[small]], self.C,
-                                  replace_base=e[small])  # fmt: skip
+            rule_room = self._allowance(plan, t)
+
+            def assess(room: np.ndarray):  # the assessment's rules with a given room
+                return assess_projects(cs, need[small], hc[small], room, lv.block_share,
+                                       lv.replacement_ratio, outdated_avail, u_block[firm[small]],
+                                       self.C, replace_base=e[small])  # fmt: skip
+
+            rule = assess(rule_room)
+            dec = rule
+            refused = np.zeros(small.size, dtype=bool)
+            if not self.all_compliant:  # each city decides its own approval room
+                k = min(max(plan.year_index(t), 0), plan.years - 1)
+                room = np.array(self.city_set.map("approval_room", k, plan.years, rule_room,
+                                                  plan.T[:, k]), dtype=float)  # fmt: skip
+                self.events.add_many(t, "approval_room", np.arange(self.C), amount=room,
+                                     value=rule_room, detail=list(self.behaviours))  # fmt: skip
+                if not np.array_equal(room, rule_room):
+                    dec = assess(room)
+                    # the province reviews the city's approvals against the rules
+                    refused = dec.approved & ~rule.approved
             f.retire_outdated(dec.retire)
-            overturned = ~dec.approved & (u_enforce[firm[small]] >= self.enforcement[cs])
-            approved[small] = dec.approved | overturned
+            u_e = u_enforce[firm[small]]
+            enforced = u_e < self.enforcement[cs]
+            overturned = ~dec.approved & ~enforced
+            approved[small] = (dec.approved & ~(refused & enforced)) | overturned
+            for flag, what in ((enforced, "enforced"), (~enforced, "not enforced (built anyway)")):
+                sel = small[refused & flag]
+                self.events.add_many(t, "project_refused", city[sel], firm[sel], e[sel],
+                                     detail=f"approved by the city beyond the assessment rules; refusal {what}")  # fmt: skip
             for why in ("no_room", "regional_restriction", "no_replacement"):
                 sel = small[(dec.reason == why) & ~overturned]
                 self.events.add_many(
                     t, "project_rejected", city[sel], firm[sel], e[sel], detail=why
                 )
-            sel = small[dec.approved]
+            sel = small[dec.approved & ~refused]
             self.events.add_many(
                 t,
                 "project_approved",

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sim.policies.behaviours import BEHAVIOUR_NAMES
 from sim.policies.instruments import INSTRUMENTS
 
 SECTORS: tuple[str, ...] = ("power", "steel", "cement", "chemicals", "other_industry")
@@ -476,6 +477,12 @@ _GLOBAL: list[Param] = [
     _p("projects.strategic_prob", float, 0.6, "prob", 0.0, 1.0, desc="probability that a major project passes the strategic-value check"),
     _p("projects.offset_ratio", float, 0.5, "share", 0.0, 2.0, desc="share of a non-listed major project's emissions offset by retiring outdated capacity"),
     _p("projects.growth_room", float, 0.02, "share", 0.0, 0.5, desc="room beyond the budget a city with growth preference 1 lets projects take (share of target)"),
+    _p("city.behaviour", str, "compliant", choices=BEHAVIOUR_NAMES, desc="default behaviour type of the cities (docs/ODD.md 8.13); a city's own cities.<name>.behaviour overrides it", source=VARY),
+    _p("city.growth_first_room", float, 0.1, "share", 0.0, 1.0, desc="growth_first: room beyond the rule room a city with growth preference 1 approves (share of its year target)", source=VARY),
+    _p("city.growth_first_effort_cut", float, 0.3, "share", 0.0, 1.0, desc="growth_first: share of its package's instrument strength a city with growth preference 1 leaves unapplied", source=VARY),
+    _p("city.strategic_slack", float, 0.3, "share", 0.0, 0.9, desc="strategic: early approval room x (1 + slack) and effort 1 - slack; late room x (1 - slack) and effort 1 + slack", source=VARY),
+    _p("city.strategic_tight_years", int, 1, "yr", 0, 10, desc="strategic: final years of a period in which the city is tight", source=VARY),
+    _p("city.negotiation_padding", float, 0.1, "share", 0.0, 1.0, desc="growth_first (x growth preference) and strategic cities inflate their stated need in negotiation by this share", source=VARY),
     # abatement
     _p("abatement.lag_quarters", int, 3, "quarters", 0, 12, desc="quarters from an abatement decision to its effect"),
     _p("abatement.annuity_years", float, 8.0, "yr", 1.0, 40.0, desc="years over which an abatement investment's annual cost is capitalised"),
@@ -485,6 +492,7 @@ _GLOBAL: list[Param] = [
     _p("trading.enabled", bool, True, desc="inter-city budget trading after each annual account"),
     _p("trading.volume_cap", float, 0.08, "share", 0.0, 1.0, desc="most a city trades in a year, as share of its annual target"),
     _p("trading.penalty_price", float, 300.0, "CNY/t", 0.0, 10000.0, desc="buyer's reservation price: expected cost of an uncovered overrun"),
+    _p("trading.seller_margin", float, 0.0, "share", 0.0, 1.0, desc="share of its surplus a selling city keeps against later years (docs/ODD.md 8.13)"),
     # governance regime (MODEL.md 5)
     _p("regime.name", str, "budget",
        choices=("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading", "budget_no_reserve", "none"),
@@ -521,6 +529,7 @@ CITY_FIELDS: dict[str, Param] = {p.name: p for p in [
     _p("enforcement", float, 0.7, "share", 0.0, 1.0, desc="share of a control instrument's nominal effect that materialises"),
     _p("growth_preference", float, 0.5, "share", 0.0, 1.0, desc="readiness to approve projects beyond the budget room"),
     _p("monitoring_capacity", float, 1.0, "-", 0.1, 10.0, desc="scales down fast-estimate measurement noise"),
+    _p("behaviour", str, "inherit", choices=("inherit", *BEHAVIOUR_NAMES), desc="behaviour type of the city (inherit: the scenario's city.behaviour)"),
 ]}  # fmt: skip
 
 PERIOD_FIELDS: dict[str, Param] = {p.name: p for p in [

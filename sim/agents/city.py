@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim import planning
 from sim.monitoring import STATUS_CODES
+from sim.policies.behaviours import Behaviour, CityView, get_behaviour
 from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
 
 if TYPE_CHECKING:
+    from sim.agents.province import PeriodPlan
     from sim.model import CarbonBudgetModel
 
 
@@ -28,6 +31,63 @@ class City(mesa.Agent):
         self.growth_preference: float = record["growth_preference"]
         self.monitoring_capacity: float = record["monitoring_capacity"]
         self.population_m: float = record["population_m"]
+        name = record.get("behaviour", "inherit")
+        self.behaviour: Behaviour = get_behaviour(
+            model.sc["city.behaviour"] if name == "inherit" else name
+        )
+
+    # ---------------------------------------------------------- decisions --
+    def view(self, year_index: int, years: int, rule_room: float = np.inf, target: float = np.nan,
+             need: np.ndarray | None = None) -> CityView:  # fmt: skip
+        """What this city's government knows when it decides."""
+        return CityView(name=self.name, year_index=year_index, years=years,
+                        growth_preference=self.growth_preference, rule_room=float(rule_room),
+                        target=float(target), status=self.status, package=self.package,
+                        need=need)  # fmt: skip
+
+    def approval_room(self, year_index: int, years: int, rule_room: np.ndarray,
+                      target: np.ndarray) -> float:  # fmt: skip
+        """Room (Mt/yr) this city lets this year's project proposals take."""
+        i = self.index
+        v = self.view(year_index, years, rule_room[i], target[i])
+        return self.behaviour.approval_room(v, self.model.sc.values)
+
+    def effort(self, year_index: int, years: int) -> float:
+        """Share of its package's control instruments the city applies this year."""
+        return self.behaviour.effort(self.view(year_index, years), self.model.sc.values)
+
+    def trade_position(self, year_index: int, years: int, position: np.ndarray) -> float:
+        """Quota offered (> 0, Mt) or wanted (< 0) at the annual account's
+        trading, from the city's own position ``held - accounted``."""
+        pos = float(position[self.index])
+        if pos <= 0:
+            return pos  # a buyer wants its whole deficit (at the penalty price)
+        return self.behaviour.offer(self.view(year_index, years), self.model.sc.values, pos)
+
+    def adjustment_request(self, year_index: int, years: int, position: np.ndarray,
+                           reasons: list[str]) -> tuple[float, str]:  # fmt: skip
+        """Target increase asked at the annual account (Mt, 0: none) and its reason."""
+        deficit = max(-float(position[self.index]), 0.0)
+        v = self.view(year_index, years)
+        return self.behaviour.request(v, self.model.sc.values, deficit), reasons[self.index]
+
+    def horizontal_mode(self, p0: int, firm_emissions: np.ndarray, counts: np.ndarray) -> bool:
+        """Horizontal allocation [横向分配] of the city's target: to its firms
+        (True) where they are few or concentrated, else to its sectors."""
+        m = self.model
+        v = m.sc.values
+        c = self.index
+        conc = planning.hhi(firm_emissions[m.firms.city == c])
+        firms = planning.horizontal_mode(int(counts[c]), conc, v["plan.firm_count_threshold"],
+                                         v["plan.hhi_threshold"]) == "firms"  # fmt: skip
+        m.events.add(p0, "horizontal_allocation", c, value=conc, amount=float(counts[c]),
+                     detail="firms" if firms else "sectors")  # fmt: skip
+        return firms
+
+    def counter_proposal(self, years: int, need: np.ndarray) -> np.ndarray:
+        """The city's stated need per plan year in negotiation (Mt)."""
+        v = self.view(-1, years, need=need[self.index])
+        return self.behaviour.counter_proposal(v, self.model.sc.values)
 
     @property
     def status(self) -> str:
@@ -112,3 +172,36 @@ def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.nda
     retire = np.bincount(city, weights=np.where(ok & high_carbon, replacement_ratio[city] * rb, 0.0),
                          minlength=n_cities)  # fmt: skip
     return Decisions(ok, reason, retire)
+
+
+def horizontal_allocation(model: CarbonBudgetModel, plan: PeriodPlan) -> None:
+    """The cities allocate their targets to their firms or sectors (each city
+    decides the mode through the cities' AgentSet), then target their firms."""
+    f = model.firms
+    e = np.where(f.active, f.Qp * f.I, 0.0)
+    plan.firm_base = e
+    plan.sector_base = f.by_city_sector(e)
+    counts = np.bincount(f.city[f.active], minlength=model.C)
+    plan.firm_mode = np.array(model.city_set.map("horizontal_mode", plan.p0, e, counts), dtype=bool)
+    retarget_firms(model, plan, plan.p0)
+
+
+def retarget_firms(model: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
+    """The cities refresh which firms they target first: those most above their
+    firm or sector allocation (its share of the city target this year);
+    vectorised over all cities."""
+    f = model.firms
+    k = min(max(plan.year_index(t), 0), plan.years - 1)
+    e_now = np.where(f.active, f.Qp * f.I, 0.0)
+    city_base = plan.E_base
+    scale = plan.T[:, k] / np.where(city_base > 0, city_base, 1.0)  # city target relative to base
+    firm_alloc = plan.firm_base * scale[f.city]
+    sec_now = f.by_city_sector(e_now)
+    sec_alloc = plan.sector_base * scale[:, None]
+    sec_ratio = np.divide(sec_now, sec_alloc, out=np.full_like(sec_now, 2.0), where=sec_alloc > 0)
+    ratio_firm = np.divide(e_now, firm_alloc, out=np.full(f.n, 2.0), where=firm_alloc > 0)
+    ratio = np.where(plan.firm_mode[f.city], ratio_firm, sec_ratio[f.city, f.sector] + 1e-3 * f.I)
+    f.allocation = np.where(plan.firm_mode[f.city], firm_alloc, np.nan)
+    f.targeted = (
+        planning.targeting(ratio, e_now, f.city, model.sc["plan.target_share"], model.C) & f.active
+    )

@@ -4,14 +4,16 @@ traditional regime's emergency campaign (MODEL.md 4.2-4.7)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from sim import planning
+from sim.agents.city import retarget_firms
 from sim.agents.firms import mac_share
+from sim.budget import PeriodPlan
 from sim.monitoring import STATUS_CODES, classify
 from sim.policies import trading
 from sim.policies.adjustment import RULES, AdjustmentContext
@@ -39,74 +41,6 @@ def breach_repayment(
 
 
 @dataclass
-class PeriodPlan:
-    """One five-year plan and its execution state (arrays cities x years)."""
-
-    index: int
-    start_year: int
-    years: int
-    mode: str
-    intensity_target: float
-    total_change: float
-    binding: bool
-    p0: int  # first quarter of the period (run index)
-    base_year_idx: int  # run-year index of the base year
-    E_base: np.ndarray  # estimated base-year emissions per city (at plan time)
-    gdp_base: np.ndarray
-    trend: np.ndarray  # estimated yearly emission trend per city
-    budget: np.ndarray  # province budget per year
-    reserve: np.ndarray  # reserve remaining per year
-    reserve_initial: np.ndarray
-    gdp_forecast: np.ndarray  # C x Y
-    T_initial: np.ndarray  # C x Y after negotiation
-    T: np.ndarray  # C x Y current (adjusted, listed quota added)
-    I_path: np.ndarray  # C x Y target intensity (intensity mode schedule)
-    traded: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    listed: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    held_to: np.ndarray = field(default_factory=lambda: np.zeros(0))  # target each year was held to
-    accounted: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # Mt of each accounted year's deviation carried into the later years' targets (the
-    # adjustment actually applied, breach repayment included): settled for monitoring
-    settled: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    firm_mode: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    firm_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # base emissions per firm
-    sector_base: np.ndarray = field(default_factory=lambda: np.zeros(0))  # C x S
-    # the plan adjustments are measured against: T_initial until the plan is re-based
-    # on the official base year (Province.rebase_to_official), then scaled with it
-    T_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # the reserve as set aside and the province budget per year, re-based with the plan
-    # (budget itself stays the initial plan's, which rationality judges)
-    reserve_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    budget_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    rebase_factor: float = 1.0  # official / estimated base-year emissions (1 until re-based)
-    rebased: bool = False
-    n_adjustments: int = 0
-    adjustment_volume: float = 0.0
-    scenario_names: tuple[str, ...] = ()
-    chosen: str = ""
-
-    @property
-    def end_t(self) -> int:
-        return self.p0 + 4 * self.years - 1
-
-    def year_index(self, t: int) -> int:
-        return (t - self.p0) // 4
-
-    def scheduled(self, k: int, gdp_q: np.ndarray) -> np.ndarray:
-        """Scheduled budget [时序进度] of quarters of plan year k with GDP ``gdp_q``
-        (one quarter: cities; or quarters x cities).  Intensity mode: target
-        intensity x the quarter's GDP (floats with observed GDP); total mode: a
-        quarter of the Mt target; dual: quarter by quarter the stricter."""
-        floating = self.I_path[:, k] * gdp_q
-        fixed = np.broadcast_to(self.T[:, k] / 4, floating.shape)
-        if self.mode == "intensity":
-            return floating
-        if self.mode == "total":
-            return np.array(fixed)
-        return np.minimum(floating, fixed)
-
-
-@dataclass
 class PendingAccount:
     """An annual account waiting for the governor's decision."""
 
@@ -128,6 +62,18 @@ class Province(mesa.Agent):
     def __init__(self, model: CarbonBudgetModel) -> None:
         super().__init__(model)
         self.name = model.sc["province.name"]
+
+    def quarter(self, plan: PeriodPlan, t: int) -> None:
+        """The province's duties at the end of quarter ``t`` of a plan period:
+        monitoring and early warning on monitoring dates, the annual final
+        account at year end, and (``traditional``) the campaign."""
+        m = self.model
+        if m.sc["monitoring.frequency"] == "quarterly" or t % 4 in (1, 3):
+            self.monitor(plan, t)
+        if t % 4 == 3:
+            self.annual_account(plan, t)
+        if m.regime.campaign and t < plan.end_t:
+            self.campaign(plan, t + 1)
 
     # ================================================== plan preparation ==
     def prepare_plan(self, period_index: int) -> PeriodPlan:
@@ -220,6 +166,10 @@ class Province(mesa.Agent):
         need = (
             E_base[:, None] * ((1 + trend[:, None]) * (1 - v["plan.city_extra_cut"])) ** k[None, :]
         )
+        # each city states its counter-proposal from its own forecast and behaviour
+        need = np.array(m.city_set.map("counter_proposal", Y, need), dtype=float).reshape(m.C, Y)
+        ev.add_many(p0, "negotiation_offer", np.arange(m.C), amount=need.sum(axis=1),
+                    value=alloc.sum(axis=1), detail=list(m.behaviours))  # fmt: skip
         alloc, reserve, appeal, grant = planning.negotiate(
             alloc, need, reserve, v["plan.negotiation_tolerance"], v["plan.negotiation_grant"],
             v["plan.negotiation_reserve_cap"])  # fmt: skip
@@ -243,8 +193,7 @@ class Province(mesa.Agent):
             budget_ref=budget.copy(),
             scenario_names=tuple(s.name for s in scen), chosen=scen[chosen].name,
         )  # fmt: skip
-        # 7. horizontal allocation: firms or sectors
-        self._horizontal(plan)
+        # 7. horizontal allocation to firms or sectors: the cities' (sim/agents/city.py)
         return plan
 
     def _intensity_trend(self, official: np.ndarray) -> float:
@@ -274,56 +223,6 @@ class Province(mesa.Agent):
         extra = np.clip(x - f.x_done, 0, None) * e
         tot = f.by_city(e) + self.model.diffuse.gdp * self.model.diffuse.I
         return np.divide(f.by_city(extra), tot, out=np.zeros(self.model.C), where=tot > 0)
-
-    def _horizontal(self, plan: PeriodPlan) -> None:
-        m = self.model
-        v = m.sc.values
-        f = m.firms
-        e = np.where(f.active, f.Qp * f.I, 0.0)
-        plan.firm_base = e
-        plan.sector_base = f.by_city_sector(e)
-        counts = np.bincount(f.city[f.active], minlength=m.C)
-        mode = np.zeros(m.C, dtype=bool)
-        for c in range(m.C):
-            conc = planning.hhi(e[f.city == c])
-            mode[c] = planning.horizontal_mode(int(counts[c]), conc, v["plan.firm_count_threshold"],
-                                               v["plan.hhi_threshold"]) == "firms"  # fmt: skip
-            m.events.add(
-                plan.p0,
-                "horizontal_allocation",
-                c,
-                value=conc,
-                amount=float(counts[c]),
-                detail="firms" if mode[c] else "sectors",
-            )
-        plan.firm_mode = mode
-        self.retarget(plan, plan.p0)
-
-    def retarget(self, plan: PeriodPlan, t: int) -> None:
-        """Refresh which firms are targeted first: those most above their firm
-        or sector allocation (its share of the city target this year)."""
-        m = self.model
-        f = m.firms
-        k = min(max(plan.year_index(t), 0), plan.years - 1)
-        e_now = np.where(f.active, f.Qp * f.I, 0.0)
-        city_base = plan.E_base
-        scale = plan.T[:, k] / np.where(
-            city_base > 0, city_base, 1.0
-        )  # city target relative to base
-        firm_alloc = plan.firm_base * scale[f.city]
-        sec_now = f.by_city_sector(e_now)
-        sec_alloc = plan.sector_base * scale[:, None]
-        sec_ratio = np.divide(
-            sec_now, sec_alloc, out=np.full_like(sec_now, 2.0), where=sec_alloc > 0
-        )
-        ratio_firm = np.divide(e_now, firm_alloc, out=np.full(f.n, 2.0), where=firm_alloc > 0)
-        ratio = np.where(
-            plan.firm_mode[f.city], ratio_firm, sec_ratio[f.city, f.sector] + 1e-3 * f.I
-        )
-        f.allocation = np.where(plan.firm_mode[f.city], firm_alloc, np.nan)
-        f.targeted = (
-            planning.targeting(ratio, e_now, f.city, m.sc["plan.target_share"], m.C) & f.active
-        )
 
     # ============================================ monitoring and warning ==
     def monitor(self, plan: PeriodPlan, t: int) -> None:
@@ -482,10 +381,9 @@ class Province(mesa.Agent):
             t, m.first_year + t // 4, m.sc.city_names[city], e, float(need.sum()), fits, rule
         )
         if m.regime.reserve and fits and m.governor.grant_listed(view):
-            plan.reserve[years] -= need
-            plan.T[city, years] += need
-            plan.listed[city, years] += need
-            plan.I_path[city, years] = plan.T[city, years] / plan.gdp_forecast[city, years]
+            grant = np.zeros((m.C, years.size))
+            grant[city] = need
+            plan.grant_listed(years, grant, need)
             m.events.add(
                 t,
                 "listed_quota_granted",
@@ -497,7 +395,7 @@ class Province(mesa.Agent):
             )
         else:
             offset = m.sc["projects.offset_ratio"] * e
-            m.offset_queue[city] += offset
+            m.commit_offset_plan(city, offset)
             why = (
                 "reserve cannot hold it"
                 if not fits or not m.regime.reserve
@@ -541,14 +439,21 @@ class Province(mesa.Agent):
         plan.accounted[:, k] = A
         # trading after the account
         if m.regime.trading and v["trading.enabled"]:
+            # each city states its position: quota offered (+) or wanted (-)
             pos = held - A
+            if m.all_compliant:  # the compliant rule, vectorised (same numbers as the map)
+                pos = np.where(pos > 0, pos * (1.0 - v["trading.seller_margin"]), pos)
+            else:
+                pos = np.array(m.city_set.map("trade_position", k, plan.years, pos), dtype=float)
             ask = m.city_mac()
             bid = np.full(m.C, v["trading.penalty_price"])
+            bids = np.flatnonzero(pos != 0)
+            m.events.add_many(t, "trade_bid", bids, amount=pos[bids],
+                              value=np.where(pos > 0, ask, bid)[bids],
+                              detail=[m.behaviours[c] for c in bids])  # fmt: skip
             res = trading.clear(pos, ask, bid, v["trading.volume_cap"] * held)
             if res.volume > 0:
-                plan.traded[:, k] += res.traded
-                held = held + res.traded
-                plan.held_to[:, k] = held
+                held = plan.record_trade(k, res.traded)
                 tr = np.flatnonzero(res.traded)
                 m.events.add_many(t, "trade", tr, amount=res.traded[tr], value=np.full(tr.size, res.price),
                                   detail="quota bought (+) / sold (-) at the clearing price")  # fmt: skip
@@ -560,6 +465,7 @@ class Province(mesa.Agent):
         m.annual_status[plan.index][:, k] = st
         m.events.add_many(t, "annual_account", np.arange(m.C), amount=A, value=ratio,
                           detail=[STATUS_CODES[s] for s in st])  # fmt: skip
+        self._adjustment_requests(plan, t, k, held - A, gdp_y)
         # dynamic adjustment of the remaining years: the rule suggests, the governor decides
         rule = v["accounts.rule"] if m.regime.adjustment else "fixed"
         ctx = AdjustmentContext(
@@ -601,6 +507,35 @@ class Province(mesa.Agent):
             return
         self.apply_account_decision(pending, m.governor.annual(view))
 
+    def _adjustment_requests(self, plan: PeriodPlan, t: int, k: int, position: np.ndarray,
+                             gdp_y: np.ndarray) -> None:  # fmt: skip
+        """Cities in deficit ask for more room for the remaining years and state
+        why (event ``adjustment_request``); the province's adjustment rule
+        then decides (event ``adjustment``)."""
+        m = self.model
+        if k + 1 >= plan.years or not (position < 0).any():
+            return
+        year = m.first_year + t // 4
+        major = {mp["city"] for mp in m.sc.major_projects if mp["year"] in (year - 1, year)}
+        shock = any(s["year"] <= year < s["year"] + (s["quarter"] - 1 + s["quarters"] + 3) // 4
+                    for s in m.sc.shocks)  # fmt: skip
+        reasons = [
+            "major project" if name in major
+            else "shock" if shock
+            else "data revision" if plan.rebased_t == t
+            else "growth above forecast" if gdp_y[c] > plan.gdp_forecast[c, k]
+            else "none stated"
+            for c, name in enumerate(m.sc.city_names)
+        ]  # fmt: skip
+        if m.all_compliant:  # the compliant rule, vectorised (same numbers as the map)
+            amount = np.clip(-position, 0.0, None)
+        else:
+            out = m.city_set.map("adjustment_request", k, plan.years, position, reasons)
+            amount = np.array([a for a, _ in out], dtype=float)
+        ask = np.flatnonzero(amount > 0)
+        m.events.add_many(t, "adjustment_request", ask, amount=amount[ask], value=position[ask],
+                          detail=[reasons[c] for c in ask])  # fmt: skip
+
     def apply_account_decision(self, p: PendingAccount, d: AccountDecision) -> None:
         """Apply the governor's annual decision: the change of each city's
         remaining targets (the rule's proposal where the governor follows it,
@@ -637,9 +572,8 @@ class Province(mesa.Agent):
             if grant > 0:
                 per_city = listed * (grant / listed.sum())
                 w = res / res.sum()
-                plan.reserve[k + 1 :] = res - grant * w
-                plan.T[:, k + 1 :] += per_city[:, None] * w[None, :]
-                plan.listed[:, k + 1 :] += per_city[:, None] * w[None, :]
+                plan.grant_listed(np.arange(k + 1, plan.years), per_city[:, None] * w[None, :],
+                                  grant * w)  # fmt: skip
                 got = np.flatnonzero(per_city > 0)
                 m.events.add_many(t, "listed_quota_granted", got, amount=per_city[got],
                                   detail="granted from the reserve at the annual account")  # fmt: skip
@@ -657,7 +591,7 @@ class Province(mesa.Agent):
         if any(d.packages) and m.regime.packages:
             self.switch_packages(t, [pk or cur for pk, cur in
                                      zip(d.packages, (ALL_KEYS[i] for i in m.city_package), strict=True)])  # fmt: skip
-        self.retarget(plan, t + 1)
+        retarget_firms(m, plan, t + 1)  # the cities re-target their firms
 
     def rebase_to_official(self, plan: PeriodPlan, t: int) -> None:
         """Re-base the plan on the official base year [以官方基年数据校准] once it is
@@ -676,6 +610,7 @@ class Province(mesa.Agent):
         if plan.rebased or m.stats.published_at[y] > t:
             return
         plan.rebased = True
+        plan.rebased_t = t
         f = float(np.nansum(m.stats.official[y]) / plan.E_base.sum())
         plan.rebase_factor = f
         k = plan.year_index(t)  # the year being accounted: its target stands
