@@ -197,11 +197,7 @@ def central_target(model, plan) -> CentralTarget:
 
 def _period_events(model, kinds: tuple[str, ...], t0: int, t1: int) -> list[dict[str, np.ndarray]]:
     """Event chunks of the given kinds logged in quarters t0..t1 (column arrays)."""
-    out = []
-    for ch in model.events._chunks:  # column chunks; one kind and quarter per chunk
-        if ch["kind"].size and ch["kind"][0] in kinds and t0 <= int(ch["t"][0]) <= t1:
-            out.append(ch)
-    return out
+    return model.events.chunks(kinds, t0, t1)
 
 
 def _assessment_share(model, t0: int, t1: int) -> float:

@@ -179,14 +179,14 @@ def _plan(spec: Any, folder: Path, ex: str, jobs: int, scheduler: str | None) ->
     from sim.experiment.design import build_design
     from sim.experiment.spec import ExperimentError
     from sim.experiment.store import Store
-    from sim.experiment.sweep import Plan, _canon
+    from sim.experiment.sweep import Plan, spec_difference
 
     store = Store(folder)
     resume = store.is_store()
     if resume:
         stored = store.spec()
         if stored.get("identity_hash") != spec.identity_hash():
-            differ = [k for k, v in spec.identity().items() if _canon(stored.get(k)) != _canon(v)]
+            differ = spec_difference(stored, spec)
             what = "comparison" if stored.get("name") == "compare" else f"experiment {stored.get('name')!r}"  # fmt: skip
             raise ExperimentError(f"--out {folder}: holds another {what} (differs in: {', '.join(differ) or 'identity'}); use another folder")  # fmt: skip
     if resume:
@@ -245,19 +245,19 @@ def write_compare(df: pd.DataFrame, summary: pd.DataFrame, out: str | Path) -> P
     """Write ``compare_runs.csv``, ``compare.png`` and ``compare_summary.csv``
     into ``out`` (the comparison's experiment folder), each to a temporary name
     renamed into place, the summary last (it marks a finished comparison)."""
-    from sim.experiment.store import _atomic_write
+    from sim.experiment.store import atomic_write
     from sim.plots import plot_compare
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "compare_runs.csv", lambda t: df.to_csv(t, index=False))
+    atomic_write(out / "compare_runs.csv", lambda t: df.to_csv(t, index=False))
     png = out / ".tmp-compare.png"
     try:
         plot_compare(summary, png)
         os.replace(png, out / "compare.png")
     finally:
         png.unlink(missing_ok=True)
-    _atomic_write(out / "compare_summary.csv", lambda t: summary.to_csv(t, index=False))
+    atomic_write(out / "compare_summary.csv", lambda t: summary.to_csv(t, index=False))
     return out
 
 

@@ -38,6 +38,11 @@ class EventLog:
             "detail": np.full(n, detail, dtype=object) if isinstance(detail, str) else np.asarray(detail, dtype=object),
         })  # fmt: skip
 
+    def chunks(self, kinds: tuple[str, ...], t0: int, t1: int) -> list[dict[str, np.ndarray]]:
+        """The logged column chunks of the given kinds in quarters t0..t1 (each
+        ``add``/``add_many`` call is one chunk: one kind, one quarter)."""
+        return [c for c in self._chunks if c["kind"][0] in kinds and t0 <= int(c["t"][0]) <= t1]
+
     def __len__(self) -> int:
         return sum(len(c["t"]) for c in self._chunks)
 

@@ -36,7 +36,7 @@ STATUS_COLUMNS = ["run_id", "status", "error", "warning", "duration_s"]
 DESIGN_META = ["run_id", "row", "cell", "sample", "replicate", "seed"]
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     os.close(fd)
     try:
@@ -57,7 +57,7 @@ def _json_default(o: Any) -> Any:
 
 def write_json(path: Path, data: Any) -> None:
     text = json.dumps(data, indent=2, default=_json_default) + "\n"
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 class Store:
@@ -91,7 +91,7 @@ class Store:
         """Start a new experiment folder (the caller checked it may)."""
         self.path.mkdir(parents=True, exist_ok=True)
         self.parts_dir.mkdir(exist_ok=True)
-        _atomic_write(self.path / "design.parquet", lambda t: design.to_parquet(t, index=False))
+        atomic_write(self.path / "design.parquet", lambda t: design.to_parquet(t, index=False))
         write_json(self.path / "manifest.json", manifest)
         write_json(self.path / "spec.json", spec)  # last: marks the folder as a store
 
@@ -111,7 +111,7 @@ class Store:
         df["warning"] = df["warning"].astype(str)
         existing = sorted(self.parts_dir.glob("part-*.parquet"))
         idx = int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
-        _atomic_write(self.parts_dir / f"part-{idx:06d}.parquet", lambda t: df.to_parquet(t, index=False))  # fmt: skip
+        atomic_write(self.parts_dir / f"part-{idx:06d}.parquet", lambda t: df.to_parquet(t, index=False))  # fmt: skip
 
     # ---------------------------------------------------------- reading --
     def records(self, columns: list[str] | None = None) -> pd.DataFrame:
@@ -152,6 +152,6 @@ class Store:
     def consolidate(self) -> None:
         """Rewrite status.parquet and results.parquet from the parts."""
         st = self.status_table()
-        _atomic_write(self.path / "status.parquet", lambda t: st.to_parquet(t, index=False))
+        atomic_write(self.path / "status.parquet", lambda t: st.to_parquet(t, index=False))
         res = self.results()
-        _atomic_write(self.path / "results.parquet", lambda t: res.to_parquet(t, index=False))
+        atomic_write(self.path / "results.parquet", lambda t: res.to_parquet(t, index=False))

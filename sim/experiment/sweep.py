@@ -164,7 +164,7 @@ def prepare(spec: ExperimentSpec, out: str | Path, executor: str | None = None, 
     if resume:
         stored = store.spec()
         if stored.get("identity_hash") != spec.identity_hash():
-            differ = [k for k, v in spec.identity().items() if _canon(stored.get(k)) != _canon(v)]
+            differ = spec_difference(stored, spec)
             raise ExperimentError(f"--out {out}: holds experiment {stored.get('name')!r} with a different spec (differs in: {', '.join(differ) or 'identity'}); use another folder")  # fmt: skip
     elif out.exists() and any(out.iterdir()):
         raise ExperimentError(f"--out {out}: folder is not empty and holds no experiment")
@@ -179,6 +179,12 @@ def _canon(v: Any) -> Any:
     import json
 
     return json.loads(json.dumps(v, sort_keys=True, default=str))
+
+
+def spec_difference(stored: dict[str, Any], spec: ExperimentSpec) -> list[str]:
+    """The identity keys in which a stored spec differs from ``spec`` (why a
+    folder cannot be resumed with it)."""
+    return [k for k, v in spec.identity().items() if _canon(stored.get(k)) != _canon(v)]
 
 
 def tasks_of(plan: Plan) -> list[Task]:
