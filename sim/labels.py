@@ -238,6 +238,42 @@ LABELS: dict[str, tuple[str, str]] = {
     "ev_trade_bid": ("city's trading position", "城市交易报价"),
     "ev_adjustment_request": ("city's adjustment request", "城市调整申请"),
     "ev_other": ("other", "其他"),
+    # ----- sub-measures of the quality evaluation and the stage indicators (m_<measure>)
+    "m_plan_error": ("plan error (emissions vs initial budget)", "方案偏差（排放与初始预算）"),
+    "m_forecast_error_gdp": ("GDP forecast error", "GDP预测偏差"),
+    "m_allocation_dispersion": (
+        "dispersion of city outcomes vs allocations",
+        "城市结果与分配指标的离散度",
+    ),
+    "m_feasible_share": ("share of cities with a feasible allocation", "分配指标可行的城市占比"),
+    "m_overrun_quarter_share": ("share of quarters in overrun", "超支季度占比"),
+    "m_gdp_loss_per_mt": ("GDP loss per Mt abated (bn CNY)", "单位减排经济损失（十亿元/百万吨）"),
+    "m_end_loadedness": ("final-year share (end-loading)", "末年占比（首尾为重）"),
+    "m_policy_volatility": ("package switches per city-year", "政策包切换频率（每城每年）"),
+    "m_overachievement": ("over-achievement (slack left)", "超额完成幅度"),
+    "m_compliance_dispersion": ("dispersion of city compliance", "城市完成度离散度"),
+    "m_compliant_share": ("share of compliant cities", "达标城市占比"),
+    "m_deficit_covered_by_trade": ("deficit covered by trading", "交易弥补赤字占比"),
+    "m_reserve_use": ("reserve used", "预留指标使用率"),
+    "m_assessment_share": (
+        "share decided by an enforced carbon assessment",
+        "经有效碳排放评价决定的项目占比",
+    ),
+    "m_fiscal_cost_per_mt": (
+        "fiscal cost per Mt abated (bn CNY)",
+        "单位减排财政成本（十亿元/百万吨）",
+    ),
+    "m_monitoring_mape": ("fast-estimate error (MAPE)", "快算误差（MAPE）"),
+    "m_warning_lead_quarters": ("warning lead time (quarters)", "预警提前期（季度）"),
+    "m_base_year_error": ("base-year estimate error", "基年估算误差"),
+    "m_monitoring_bias_abs": ("fast-estimate bias (absolute)", "快算偏差（绝对值）"),
+    "m_account_error": ("annual account error", "年度决算误差"),
+    "stage_plan": ("budget plan preparation", "碳预算方案编制"),
+    "stage_monitoring": ("monitoring and early warning", "阶段性监测预警"),
+    "stage_regulation": ("policy regulation", "政策调节"),
+    "stage_accounts": ("annual final accounts", "年度决算"),
+    "quality_by_stage": ("Quality by stage of the cycle", "分阶段质量评价"),
+    "stage": ("Stage", "阶段"),
 }
 
 

@@ -66,6 +66,26 @@ def test_chinese_report_has_no_english_label(run_dir):
     assert use_language("zh")["font.sans-serif"][0]  # a CJK font is installed (make test does it)
 
 
+def test_quality_table_names_measures_and_stages_by_label(run_dir):
+    from sim.accounts import STAGES, SUBSCORES
+
+    names = {n for v in SUBSCORES.values() for n, *_ in v} | {n for v in STAGES.values() for n in v}
+    fa = __import__("json").loads((run_dir / "final_account.json").read_text())["periods"][0]
+    for lang in ("en", "zh"):
+        body = re.sub(
+            r"<[^>]+>|data:image/png;base64,[^\"]+",
+            " ",
+            write_report(run_dir, lang).read_text(encoding="utf-8"),
+        )
+        for n in names:  # every sub-measure by its label, never by its identifier
+            assert tr(f"m_{n}", lang) in body, (lang, n)
+            assert not re.search(rf"\b{n}\b", body), (lang, n)
+        for s in STAGES:  # the stage indicators, with their scores
+            assert f"{tr(f'stage_{s}', lang)} {fa['measures'][f'stage_{s}']:.1f}" in re.sub(
+                r"\s+", " ", body
+            ), (lang, s)
+
+
 def test_report_cli_and_bad_input(run_dir, tmp_path, capsys):
     out = tmp_path / "r" / "zh.html"
     assert main(["report", str(run_dir), "--lang", "zh", "--out", str(out)]) == 0

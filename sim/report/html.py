@@ -180,16 +180,26 @@ def _causes(
 
 
 def _quality(fa: dict[str, Any], lang: str) -> str:
-    from sim.accounts import SUBSCORES  # the table of sub-measures (data, no model)
+    """Quality by dimension (with the sub-measures) and, where the account has
+    them, by stage of the cycle; every measure named by its label."""
+    from sim.accounts import STAGES, SUBSCORES  # the tables of sub-measures (data, no model)
 
-    rows = []
-    for d, score in fa["dimensions"].items():
-        subs = "; ".join(
-            f"{name} = {_num(fa['measures'].get(name), '.3g')}" for name, *_ in SUBSCORES[d]
-        )
-        rows.append([tr(d, lang), _num(score), subs])
+    m = fa["measures"]
+
+    def subs(names) -> str:
+        return "; ".join(f"{tr('m_' + n, lang)} = {_num(m.get(n), '.3g')}" for n in names)
+
+    rows = [[tr(d, lang), _num(score), subs(n for n, *_ in SUBSCORES[d])]
+            for d, score in fa["dimensions"].items()]  # fmt: skip
     rows.append([tr("composite", lang), _num(fa["composite"]), tr(fa["grade"], lang)])
-    return _table([tr("dimension", lang), tr("score", lang), tr("measure", lang)], rows)
+    out = _table([tr("dimension", lang), tr("score", lang), tr("measure", lang)], rows)
+    stages = [[tr(f"stage_{s}", lang), _num(m[f"stage_{s}"]), subs(names)]
+              for s, names in STAGES.items() if f"stage_{s}" in m]  # fmt: skip
+    if stages:
+        out += f"<h4>{tr('quality_by_stage', lang)}</h4>" + _table(
+            [tr("stage", lang), tr("score", lang), tr("measure", lang)], stages
+        )
+    return out
 
 
 def _events(ev: pd.DataFrame, fa: dict[str, Any], lang: str) -> str:
