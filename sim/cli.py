@@ -19,11 +19,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-EXIT_BAD_INPUT = 2
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported as one line, exit code 2."""
+from sim.errors import EXIT_BAD_INPUT, UsageError  # re-exported: sim.cli.UsageError
 
 
 class _Parser(argparse.ArgumentParser):

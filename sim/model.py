@@ -30,7 +30,8 @@ import numpy as np
 from sim import population
 from sim.agents.city import City, assess_projects, horizontal_allocation
 from sim.agents.firms import Firm
-from sim.agents.province import PendingAccount, PeriodPlan, Province
+from sim.agents.province import PendingAccount, Province
+from sim.budget import PeriodPlan
 from sim.events import EventLog
 from sim.monitoring import BALANCE, Statistics
 from sim.params import SECTORS

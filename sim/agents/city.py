@@ -14,7 +14,7 @@ from sim.policies.behaviours import Behaviour, CityView, get_behaviour
 from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
 
 if TYPE_CHECKING:
-    from sim.agents.province import PeriodPlan
+    from sim.budget import PeriodPlan
     from sim.model import CarbonBudgetModel
 
 

@@ -41,7 +41,7 @@ def command(args: argparse.Namespace) -> int:
     try:
         import solara  # noqa: F401
     except ImportError:
-        from sim.cli import UsageError
+        from sim.errors import UsageError
 
         raise UsageError(
             "the page needs the 'app' extra: pip install -e '.[app]' (or make app)"

@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_BAD_INPUT = 2
+from sim.errors import EXIT_BAD_INPUT
+
 EXIT_INTERRUPTED = 130
 
 

@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from sim.cli import UsageError
+    from sim.errors import UsageError
     from sim.report.html import ReportError, write_report
 
     if args.out is not None and args.out.is_dir():
