@@ -434,3 +434,26 @@ def test_quarter_step_update_time_on_default(server, browser, capsys):
         assert len(times) == 8
     finally:
         pg.close()
+
+
+@pytest.mark.parametrize("lg", ["en", "zh"])
+def test_kept_figures_draw_the_same_charts_as_fresh_ones(lg):
+    """The page redraws each chart in its kept figure (for speed); every
+    quarter, each chart is byte-for-byte the PNG a fresh figure gives."""
+    from sim.app import page as P
+    from sim.app.session import Session
+
+    P.lang.set(lg)
+    try:
+        kept, fresh = Session("tiny"), Session("tiny")
+        n = 0
+        while not kept.done:
+            kept.step_quarter()
+            fresh.step_quarter()
+            fresh.cache = {}
+            got, want = P.chart_sources(kept, lg), P.chart_sources(fresh, lg)
+            assert got == want, f"t={kept.t}: {[c for c in got if got[c] != want[c]]}"
+            n += 1
+        assert n == kept.T and len(kept.cache["figures"]) == 5
+    finally:
+        P.lang.set("en")

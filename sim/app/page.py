@@ -233,9 +233,30 @@ def _axes(cls: str):
     return ax
 
 
-def _png(cls: str, draw) -> str:
-    with matplotlib.rc_context(F.use_language(lang.value)):  # type: ignore[arg-type]
-        fig = draw(_axes(cls))
+def _reuse(ax) -> Any:
+    """Empty ``ax`` of what a figure function draws (lines, images, markers,
+    bars, legend) but keep its axes, ticks and text objects, which are the
+    costly part of a fresh figure; the colour cycle starts again, so the
+    figure function draws the same chart as on a fresh axes."""
+    for a in [*ax.lines, *ax.images, *ax.collections, *ax.patches]:
+        a.remove()
+    ax.containers.clear()  # the bars' containers (the legend reads them)
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.set_prop_cycle(None)
+    ax.relim()
+    return ax
+
+
+def _png(cls: str, draw, figs: dict[Any, Any] | None = None) -> str:
+    """The chart as a PNG data URL.  With ``figs`` (a session's store), the
+    chart's figure is kept and redrawn in place on the next update."""
+    lg = lang.value
+    with matplotlib.rc_context(F.use_language(lg)):  # type: ignore[arg-type]
+        kept = None if figs is None else figs.get((cls, lg))
+        fig = draw(_axes(cls) if kept is None else _reuse(kept))
+        if figs is not None:
+            figs[(cls, lg)] = fig.axes[0]
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=72, pil_kwargs={"compress_level": 1})
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -255,11 +276,12 @@ def chart_sources(s: S.Session, lg: str) -> dict[str, str]:
         "cb-cost": (in_period, lambda ax: F.fig_cost(q, lg, ax=ax)),
     }
     out = {}
+    figs = s.cache.setdefault("figures", {})
     for cls, (content, draw) in specs.items():
         key = (cls, lg, content, s.decisions)
         if key not in s.cache:
             s.cache = {k: v for k, v in s.cache.items() if k[0] != cls}
-            s.cache[key] = _png(cls, draw)
+            s.cache[key] = _png(cls, draw, figs)
         out[cls] = s.cache[key]
     return out
 
