@@ -177,18 +177,11 @@ def stored_runs(scenario: Scenario, regimes: list[str], replicates: int, root_se
 def _plan(spec: Any, folder: Path, ex: str, jobs: int, scheduler: str | None) -> Any:
     """The experiment plan: a new store, or the same comparison resumed."""
     from sim.experiment.design import build_design
-    from sim.experiment.spec import ExperimentError
     from sim.experiment.store import Store
-    from sim.experiment.sweep import Plan, spec_difference
+    from sim.experiment.sweep import Plan, resumable
 
     store = Store(folder)
-    resume = store.is_store()
-    if resume:
-        stored = store.spec()
-        if stored.get("identity_hash") != spec.identity_hash():
-            differ = spec_difference(stored, spec)
-            what = "comparison" if stored.get("name") == "compare" else f"experiment {stored.get('name')!r}"  # fmt: skip
-            raise ExperimentError(f"--out {folder}: holds another {what} (differs in: {', '.join(differ) or 'identity'}); use another folder")  # fmt: skip
+    resume = resumable(store, spec, folder)
     if resume:
         design = store.design()
     else:  # replicates outermost: a chunk holds every regime of one seed (one counterfactual)

@@ -160,13 +160,8 @@ def prepare(spec: ExperimentSpec, out: str | Path, executor: str | None = None, 
                 raise ExperimentError(f"--out {out}: {p} exists and is not a folder")
             break
     store = Store(out)
-    resume = store.is_store()
-    if resume:
-        stored = store.spec()
-        if stored.get("identity_hash") != spec.identity_hash():
-            differ = spec_difference(stored, spec)
-            raise ExperimentError(f"--out {out}: holds experiment {stored.get('name')!r} with a different spec (differs in: {', '.join(differ) or 'identity'}); use another folder")  # fmt: skip
-    elif out.exists() and any(out.iterdir()):
+    resume = resumable(store, spec, out)
+    if not resume and out.exists() and any(out.iterdir()):
         raise ExperimentError(f"--out {out}: folder is not empty and holds no experiment")
     measures, cols, run_s, cf_s = probe(spec)
     outputs = resolve_outputs(spec, measures, cols)
@@ -181,10 +176,18 @@ def _canon(v: Any) -> Any:
     return json.loads(json.dumps(v, sort_keys=True, default=str))
 
 
-def spec_difference(stored: dict[str, Any], spec: ExperimentSpec) -> list[str]:
-    """The identity keys in which a stored spec differs from ``spec`` (why a
-    folder cannot be resumed with it)."""
-    return [k for k, v in spec.identity().items() if _canon(stored.get(k)) != _canon(v)]
+def resumable(store: Store, spec: ExperimentSpec, out: Path) -> bool:
+    """Whether ``store`` already holds ``spec`` (resume it); False for a folder
+    holding no experiment; ExperimentError naming what differs when it holds
+    another spec (resuming must never mix specs)."""
+    if not store.is_store():
+        return False
+    stored = store.spec()
+    if stored.get("identity_hash") != spec.identity_hash():
+        differ = [k for k, v in spec.identity().items() if _canon(stored.get(k)) != _canon(v)]
+        what = "another comparison" if stored.get("name") == "compare" else f"experiment {stored.get('name')!r}"  # fmt: skip
+        raise ExperimentError(f"--out {out}: holds {what} with a different spec (differs in: {', '.join(differ) or 'identity'}); use another folder")  # fmt: skip
+    return True
 
 
 def tasks_of(plan: Plan) -> list[Task]:
