@@ -5,12 +5,11 @@ code 2, no traceback and nothing written -- and the same message from the API
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 from pathlib import Path
 
 import pytest
+from _helpers import cli_main as _main
 
 from sim import load_scenario
 from sim.cli import main
@@ -170,13 +169,6 @@ CASES = [
     (["plot", "{tmp}/afile"], "not a folder"),
     (["plot", "{tmp}/notarun"], "no manifest.json"),
 ]
-
-
-def _main(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
 
 
 def _snapshot(folder: Path) -> dict[str, float]:

@@ -4,7 +4,6 @@ must exit with 2 and one line on stderr, leaving --out absent."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -18,6 +17,7 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import cli_main as _main
 
 from sim import __version__, builtin_scenarios, load_scenario, run
 from sim.cli import main
@@ -26,13 +26,6 @@ from sim.params import PARAMS, param_table
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("quarterly", "annual", "events", "monitoring")
 GRADES = ("excellent", "good", "pass", "fail")
-
-
-def _main(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

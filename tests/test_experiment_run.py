@@ -13,26 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _helpers import ISHIGAMI
 
 from sim import load_scenario
 from sim.cli import main
 from sim.experiment.store import Store
 from sim.experiment.worker import ishigami_indices
-
-ISHIGAMI = """name = "ishigami"
-model = "ishigami"
-replicates = {reps}
-seed = 1
-outputs = ["y", "y_noisy"]
-{extra}
-[design]
-method = "{method}"
-n = {n}
-[factors]
-x1 = [-3.141592653589793, 3.141592653589793]
-x2 = [-3.141592653589793, 3.141592653589793]
-x3 = [-3.141592653589793, 3.141592653589793]
-"""
 
 SMALL = """name = "small"
 scenario = "default"

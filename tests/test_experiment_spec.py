@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import ISHIGAMI
 
 from sim.cli import main
 from sim.experiment.design import build_design, n_runs, replicate_seeds
@@ -110,7 +111,7 @@ def test_unreachable_scheduler(tmp_path, capsys):
 
 
 def test_folder_of_another_experiment_is_refused(tmp_path, capsys):
-    ish = ISHIGAMI.format(n=8, reps=1, extra="")
+    ish = ISHIGAMI.format(n=8, reps=1, extra="", method="sobol")
     assert run_cli(tmp_path, ish, "--executor", "serial", "--no-progress") == 0
     before = sorted(p.name for p in (tmp_path / "out" / "parts").iterdir())
     capsys.readouterr()
@@ -119,22 +120,6 @@ def test_folder_of_another_experiment_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "different spec (differs in: seed)" in err
     assert sorted(p.name for p in (tmp_path / "out" / "parts").iterdir()) == before
-
-
-ISHIGAMI = """name = "ishigami"
-model = "ishigami"
-replicates = {reps}
-seed = 1
-outputs = ["y", "y_noisy"]
-{extra}
-[design]
-method = "sobol"
-n = {n}
-[factors]
-x1 = [-3.141592653589793, 3.141592653589793]
-x2 = [-3.141592653589793, 3.141592653589793]
-x3 = [-3.141592653589793, 3.141592653589793]
-"""
 
 
 def parse(text: str):

@@ -7,8 +7,6 @@ behind; ``compare`` works per plan period."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -18,20 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _helpers import cli_main as _main
 
 import sim.runner
 from sim import load_scenario, run
-from sim.cli import main
 from sim.runner import TMP_PREFIX, OutputError, clean_leftovers, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _main(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
