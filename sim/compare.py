@@ -196,8 +196,8 @@ def _plan(spec: Any, folder: Path, ex: str, jobs: int, scheduler: str | None) ->
 def _long(res: pd.DataFrame, regimes: list[str], scenario: Scenario) -> pd.DataFrame:
     """Stored records (one per run, measures ``p<k>.<name>`` when several
     periods) -> one row per (regime, replicate, period), replicates outermost."""
-    from sim.accounts import grade
     from sim.experiment.store import DESIGN_META, STATUS_COLUMNS
+    from sim.stages.final_account import grade
 
     ok = res[res["status"] == "ok"].copy()
     ok["_r"] = ok[FACTOR].map({r: i for i, r in enumerate(regimes)})

@@ -234,6 +234,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ev_negotiation_offer": ("city's counter-proposal (negotiation)", "城市反馈意见（征求意见）"),
     "ev_approval_room": ("city's approval room", "城市项目审批空间"),
     "ev_project_refused": ("city approval refused by the province", "省级复核否决城市审批"),
+    "ev_project_deferred": ("project deferred to next year", "项目暂缓审批"),
     "ev_city_effort": ("city's policy effort", "城市政策执行力度"),
     "ev_trade_bid": ("city's trading position", "城市交易报价"),
     "ev_adjustment_request": ("city's adjustment request", "城市调整申请"),

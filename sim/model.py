@@ -28,7 +28,7 @@ import mesa
 import numpy as np
 
 from sim import population
-from sim.agents.city import City, assess_projects, horizontal_allocation
+from sim.agents.city import City, horizontal_allocation
 from sim.agents.firms import Firm
 from sim.agents.province import PendingAccount, Province
 from sim.budget import PeriodPlan
@@ -40,6 +40,7 @@ from sim.policies.instruments import INSTRUMENT_IDS, city_levers
 from sim.policies.packages import ALL_KEYS, OFF, package_table
 from sim.policies.regimes import get_regime
 from sim.scenario import Scenario, ScenarioError
+from sim.stages import regulation
 
 QUARTER_FIELDS = (
     "gdp", "gdp_firms", "gdp_diffuse", "emissions", "emissions_firms", "emissions_diffuse", "electricity",
@@ -103,6 +104,7 @@ class CarbonBudgetModel(mesa.Model):
             self.C
         )  # Mt/yr of outdated capacity still to retire (offset plans)
         self.pending_mt = np.zeros(self.C)  # approved project emissions not yet online
+        self.deferred: dict[str, np.ndarray] | None = None  # proposals deferred to next year
         self._pending_batches: dict[int, np.ndarray] = {}
         self._strength = package_table(v)
         self._full = np.array([v[f"instrument.{i}.full"] for i in INSTRUMENT_IDS])
@@ -212,7 +214,7 @@ class CarbonBudgetModel(mesa.Model):
         if self.pending is None:
             raise ValueError("no annual account is waiting for a decision")
         p, self.pending = self.pending, None
-        self.province.apply_account_decision(p, decision or AccountDecision.suggested(p.view))
+        self.province.decide_account(p, decision or AccountDecision.suggested(p.view))
         self.q_package[p.t] = self.city_package  # the account's quarter ends with the decision
 
     def step(self) -> None:
@@ -317,7 +319,8 @@ class CarbonBudgetModel(mesa.Model):
             u, z = rs["projects"].random(f.n), rs["projects"].standard_normal(f.n)
             u_block, u_strat = rs["projects"].random(f.n), rs["projects"].random(f.n)
             u_enforce = rs["projects"].random(f.n)
-            self._projects(plan, t, f.propose(u, z, f.utilisation), u_block, u_strat, u_enforce)
+            regulation.project_round(self, plan, t, f.propose(u, z, f.utilisation), u_block,
+                                     u_strat, u_enforce)  # fmt: skip
         for j in self._major_at.get(t, []):
             self._scheduled_major(plan, t, j, rs["decisions"].random())
         return abated
@@ -421,131 +424,13 @@ class CarbonBudgetModel(mesa.Model):
             self.q_estimate_first[qf] = self.stats.fast[qf]
 
     # ----------------------------------------------------------- projects --
-    def _projects(self, plan: PeriodPlan | None, t: int, props: dict[str, np.ndarray], u_block: np.ndarray,
-                  u_strat: np.ndarray, u_enforce: np.ndarray) -> None:  # fmt: skip
-        """Carbon assessment [固定资产投资项目碳排放评价] of the year's proposals.
-
-        Rejections are enforced with the city's enforcement capacity: a rejected
-        project goes ahead anyway with probability 1 - enforcement."""
-        v = self.sc.values
-        f = self.firms
-        firm, e = props["firm"], props["emissions"]
-        online = t + max(v["projects.build_lag_quarters"], 1)
-        city = f.city[firm]
-        major = e >= v["projects.major_project_mt"]
-        approved = np.ones(firm.size, dtype=bool)
-        small = np.flatnonzero(~major)
-        if self.assessing(plan):
-            assert plan is not None
-            lv = self.levers
-            active = [(f.sector == s) & f.active for s in range(len(SECTORS))]
-            med = np.array([np.median(f.I[a]) if a.any() else np.inf for a in active])
-            hc = props["I"] > med[f.sector[firm]]
-            outdated_avail = f.by_city(np.where(f.active & f.outdated, f.Qp * f.I, 0.0))
-            need = self._room_need(plan, t, city, e, props["dK"] * f.utilisation)
-            cs = city[small]
-            rule_room = self._allowance(plan, t)
-
-            def assess(room: np.ndarray):  # the assessment's rules with a given room
-                return assess_projects(cs, need[small], hc[small], room, lv.block_share,
-                                       lv.replacement_ratio, outdated_avail, u_block[firm[small]],
-                                       self.C, replace_base=e[small])  # fmt: skip
-
-            rule = assess(rule_room)
-            dec = rule
-            refused = np.zeros(small.size, dtype=bool)
-            if not self.all_compliant:  # each city decides its own approval room
-                k = min(max(plan.year_index(t), 0), plan.years - 1)
-                room = np.array(self.city_set.map("approval_room", k, plan.years, rule_room,
-                                                  plan.T[:, k]), dtype=float)  # fmt: skip
-                self.events.add_many(t, "approval_room", np.arange(self.C), amount=room,
-                                     value=rule_room, detail=list(self.behaviours))  # fmt: skip
-                if not np.array_equal(room, rule_room):
-                    dec = assess(room)
-                    # the province reviews the city's approvals against the rules
-                    refused = dec.approved & ~rule.approved
-            f.retire_outdated(dec.retire)
-            u_e = u_enforce[firm[small]]
-            enforced = u_e < self.enforcement[cs]
-            overturned = ~dec.approved & ~enforced
-            approved[small] = (dec.approved & ~(refused & enforced)) | overturned
-            for flag, what in ((enforced, "enforced"), (~enforced, "not enforced (built anyway)")):
-                sel = small[refused & flag]
-                self.events.add_many(t, "project_refused", city[sel], firm[sel], e[sel],
-                                     detail=f"approved by the city beyond the assessment rules; refusal {what}")  # fmt: skip
-            for why in ("no_room", "regional_restriction", "no_replacement"):
-                sel = small[(dec.reason == why) & ~overturned]
-                self.events.add_many(
-                    t, "project_rejected", city[sel], firm[sel], e[sel], detail=why
-                )
-            sel = small[dec.approved & ~refused]
-            self.events.add_many(
-                t,
-                "project_approved",
-                city[sel],
-                firm[sel],
-                e[sel],
-                detail="carbon assessment passed",
-            )
-            sel = small[overturned]
-            self.events.add_many(t, "project_approved", city[sel], firm[sel], e[sel],
-                                 detail="failed the carbon assessment, built anyway (weak enforcement)")  # fmt: skip
-        else:
-            self.events.add_many(
-                t,
-                "project_approved",
-                city[small],
-                firm[small],
-                e[small],
-                detail="no carbon assessment",
-            )
-        for i in np.flatnonzero(major):
-            self.province.handle_major(plan, t, int(city[i]), int(firm[i]), float(e[i]), online,
-                                       float(u_strat[firm[i]]))  # fmt: skip
-        ok = approved
-        f.schedule_capacity(online, firm[ok], props["dK"][ok], props["I"][ok], props["el"][ok])
-        add = np.bincount(city[ok], weights=e[ok], minlength=self.C)
-        self.pending_mt += add
-        self._pending_batches[online] = self._pending_batches.get(online, np.zeros(self.C)) + add
-
-    def _room_need(
-        self, plan: PeriodPlan, t: int, city: np.ndarray, e: np.ndarray, output: np.ndarray
-    ) -> np.ndarray:
-        """Room a project takes (Mt/yr).  Total mode: its emissions.  Intensity
-        mode [强度为主]: only its emissions beyond what its output earns at the
-        city's target intensity (cleaner-than-target projects take none).  Dual:
-        the larger of the two."""
-        k = min(max(plan.year_index(t), 0), plan.years - 1)
-        beyond = np.clip(e - plan.I_path[city, k] * output, 0.0, None)
-        return {"total": e, "intensity": beyond}.get(plan.mode, np.maximum(e, beyond))
-
-    def _allowance(self, plan: PeriodPlan, t: int) -> np.ndarray:
-        """Room for new projects per city (Mt/yr): remaining targets minus a
-        forecast of existing emitters and approved projects not yet online,
-        times the assessment share, plus growth-preference slack."""
-        v = self.sc.values
-        k = plan.year_index(t)
-        est, last = self.stats.known(t - 1, use_fast=self.regime.fast_monitoring)
-        lo = max(last - 3, 0)
-        rate = np.nansum(est[lo : last + 1], axis=0) * 4 / max(last + 1 - lo, 1)
-        years_ahead = np.arange(k, plan.years) - (last // 4 - plan.p0 // 4)
-        # existing emitters grow at each city's emission trend estimated at plan time
-        forecast = rate[:, None] * (1 + plan.trend[:, None]) ** years_ahead[None, :]
-        room = (plan.T[:, k:] - forecast).mean(axis=1) - self.pending_mt
-        lv = self.levers
-        allow = (
-            np.clip(lv.room_share * room, 0, None)
-            + self.growth_pref * v["projects.growth_room"] * plan.T[:, k]
-        )
-        return np.where(lv.assessment, allow, np.inf)
-
     def _scheduled_major(self, plan: PeriodPlan | None, t: int, j: int, u: float) -> None:
         mp = self.sc.major_projects[j]
         row = int(self.major_rows[j])
         city = self.sc.city_names.index(mp["city"])
         online = t + max(self.sc["projects.build_lag_quarters"], 1)
         dK = mp["output_bn"] / self.firms.utilisation
-        self.province.handle_major(plan, t, city, row, mp["emissions_mt"], online, u)
+        self.province.major_project(plan, t, city, row, mp["emissions_mt"], online, u)
         self.firms.schedule_capacity(online, np.array([row]), np.array([dK]), np.array([self.firms.I[row]]),
                                      np.array([self.firms.el[row]]))  # fmt: skip
         self.pending_mt[city] += mp["emissions_mt"]

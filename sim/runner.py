@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.accounts import final_account
 from sim.model import QUARTER_FIELDS, CarbonBudgetModel
 from sim.monitoring import STATUS_CODES
 from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
 from sim.scenario import Scenario
+from sim.stages.final_account import final_account
 
 INTENSITY_T_PER_10K = 10.0  # Mt per bn CNY -> t per 10,000 CNY
 

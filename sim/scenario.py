@@ -413,7 +413,9 @@ def _check_consistency(sc: Scenario) -> None:
         raise ScenarioError(
             "monitoring.red_threshold: must not be below monitoring.overrun_threshold"
         )
-    from sim.accounts import evaluation_table  # the evaluation's own checks (good != bad)
+    from sim.stages.final_account import (
+        evaluation_table,  # the evaluation's own checks (good != bad)
+    )
 
     try:
         evaluation_table(v)

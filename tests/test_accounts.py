@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, run
-from sim.accounts import DIMENSIONS, evaluate, evaluation_table, grade, ramp
 from sim.model import CarbonBudgetModel
+from sim.stages.final_account import DIMENSIONS, evaluate, evaluation_table, grade, ramp
 
 # -------------------------------------------------------------------- ramp --
 

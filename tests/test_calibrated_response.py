@@ -55,10 +55,11 @@ def test_without_the_ledger_a_closure_biases_the_fast_estimate_upwards():
 
 
 # ------------------------------------------------ trading and adjustment --
-from sim.agents.province import breach_repayment  # noqa: E402
 from sim.compare import replicate_seeds  # noqa: E402
 from sim.model import CarbonBudgetModel  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
+from sim.stages.annual_account import breach_repayment  # noqa: E402
+from sim.stages.warning import monitoring_schedule  # noqa: E402
 
 
 def _through_account(m: CarbonBudgetModel, k: int) -> None:
@@ -101,7 +102,7 @@ def test_monitoring_schedule_counts_trades_and_settlements():
     p = m.plans[0]
     assert np.abs(p.traded[:, :2]).sum() > 0 and np.abs(p.settled[:, :2]).sum() > 0
     last = p.p0 + 7
-    s = m.province.monitoring_schedule(p, last)
+    s = monitoring_schedule(m, p, last)
     raw = m.schedule[p.p0 : last + 1]
     for k in range(2):
         got = s[4 * k : 4 * k + 4].sum(axis=0) - raw[4 * k : 4 * k + 4].sum(axis=0)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, run
-from sim.accounts import MET_TOLERANCE, official_base
 from sim.model import CarbonBudgetModel
+from sim.stages.final_account import MET_TOLERANCE, official_base
 
 CENTRAL = (
     "central_base_mt",

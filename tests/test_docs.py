@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from sim import builtin_scenarios, load_scenario
-from sim.accounts import SUBSCORES
 from sim.cli import build_parser, main
 from sim.params import PACKAGE_KEYS, PARAMS
 from sim.policies.instruments import INSTRUMENT_IDS
 from sim.policies.regimes import REGIMES
+from sim.stages.final_account import SUBSCORES
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM = ROOT / "sim"

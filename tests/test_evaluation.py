@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from sim import load_scenario
-from sim.accounts import (
+from sim.model import CarbonBudgetModel
+from sim.params import EVALUATION_MEASURES, PARAMS, SEED, STAGE_MEASURES
+from sim.runner import Counterfactual, run, run_counterfactual
+from sim.stages.final_account import (
     DEFAULT_TABLE,
     DIMENSIONS,
     STAGES,
@@ -21,9 +24,6 @@ from sim.accounts import (
     evaluation_table,
     final_account,
 )
-from sim.model import CarbonBudgetModel
-from sim.params import EVALUATION_MEASURES, PARAMS, SEED, STAGE_MEASURES
-from sim.runner import Counterfactual, run, run_counterfactual
 
 REGIMES = ("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading",
            "budget_no_reserve", "none")  # fmt: skip

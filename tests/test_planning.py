@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import planning
 from sim.policies import allocation
 from sim.policies.allocation import CityIndicators, mixed_shares, split_exact
+from sim.stages import plan as planning
 
 NAN = np.nan
 

@@ -67,7 +67,7 @@ def test_chinese_report_has_no_english_label(run_dir):
 
 
 def test_quality_table_names_measures_and_stages_by_label(run_dir):
-    from sim.accounts import STAGES, SUBSCORES
+    from sim.stages.final_account import STAGES, SUBSCORES
 
     names = {n for v in SUBSCORES.values() for n, *_ in v} | {n for v in STAGES.values() for n in v}
     fa = __import__("json").loads((run_dir / "final_account.json").read_text())["periods"][0]

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import planning
 from sim.monitoring import STATUS_CODES
 from sim.policies.behaviours import Behaviour, CityView, get_behaviour
 from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
+from sim.stages import plan as planning
 
 if TYPE_CHECKING:
     from sim.budget import PeriodPlan
@@ -51,6 +51,11 @@ class City(mesa.Agent):
         i = self.index
         v = self.view(year_index, years, rule_room[i], target[i])
         return self.behaviour.approval_room(v, self.model.sc.values)
+
+    def value_hurdle(self, year_index: int, years: int) -> float:
+        """Least value per room (relative to the city's carbon productivity) a
+        proposal must bring for this city to consider it this year."""
+        return self.behaviour.value_hurdle(self.view(year_index, years), self.model.sc.values)
 
     def effort(self, year_index: int, years: int) -> float:
         """Share of its package's control instruments the city applies this year."""
@@ -124,31 +129,49 @@ class City(mesa.Agent):
 @dataclass
 class Decisions:
     approved: np.ndarray  # bool per proposal
-    reason: np.ndarray  # object: approved | no_room | regional_restriction | no_replacement
+    # object per proposal: approved | deferred | low_value | no_room | regional_restriction |
+    # no_replacement
+    reason: np.ndarray
     retire: np.ndarray  # Mt/yr of outdated emissions each city must retire (replacement)
+
+
+REASONS = ("approved", "deferred", "low_value", "no_room", "regional_restriction", "no_replacement")
 
 
 def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.ndarray, allowance: np.ndarray,
                     block_share: np.ndarray, replacement_ratio: np.ndarray, outdated_avail: np.ndarray,
-                    u_block: np.ndarray, n_cities: int, replace_base: np.ndarray | None = None
-                    ) -> Decisions:  # fmt: skip
-    """Carbon assessment of a batch of proposals, vectorised over all cities.
+                    u_block: np.ndarray, n_cities: int, replace_base: np.ndarray | None = None,
+                    value: np.ndarray | None = None, hurdle: np.ndarray | None = None,
+                    can_defer: np.ndarray | None = None) -> Decisions:  # fmt: skip
+    """A city's decision on a batch of proposals, vectorised over all cities.
 
-    Within each city, proposals are considered cleanest first (ascending
-    ``high_carbon`` then emissions).  A proposal is approved when
-      * the cumulative emissions of approved proposals stay within the city's
-        ``allowance`` (remaining room x assessment share + growth slack);
-      * it is not a high-carbon project blocked by regional approval
-        restriction (blocked with probability ``block_share``);
-      * for high-carbon projects under capacity replacement, the city still
-        has outdated emissions to retire at ``replacement_ratio`` per unit.
+    ``emissions`` is the room each proposal takes (Mt/yr) and ``value`` its
+    value per room taken, relative to the city's carbon productivity (output per
+    Mt of room over the city's GDP per Mt emitted; None: all equal).  Within each
+    city, proposals are considered by value per room, highest first (ties:
+    smaller first).  A proposal is
+      * rejected as ``regional_restriction`` when it is a high-carbon project
+        blocked by regional approval restriction (probability ``block_share``);
+      * rejected as ``low_value`` when its value is below the city's ``hurdle``;
+      * approved while the cumulative room of the proposals ranked before it
+        and its own stays within the city's ``allowance`` (remaining room x
+        assessment share + growth slack) and, for high-carbon projects under
+        capacity replacement, the city still has outdated emissions to retire at
+        ``replacement_ratio`` per unit (else ``no_replacement``);
+      * beyond the allowance: ``deferred`` to next year's round where
+        ``can_defer``, else rejected as ``no_room``.
     """
     n = city.size
     reason = np.full(n, "approved", dtype=object)
     blocked = high_carbon & (u_block < block_share[city])
     reason[blocked] = "regional_restriction"
-    cand = ~blocked
-    order = np.lexsort((emissions, high_carbon, city))
+    low = np.zeros(n, dtype=bool)
+    if value is not None and hurdle is not None:
+        low = ~blocked & (value < hurdle[city])
+    reason[low] = "low_value"
+    cand = ~blocked & ~low
+    key = -value if value is not None else high_carbon
+    order = np.lexsort((emissions, key, city))
     c_o = city[order]
     e_o = np.where(cand[order], emissions[order], 0.0)
     start = np.searchsorted(c_o, np.arange(n_cities))
@@ -166,7 +189,11 @@ def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.nda
     ok = np.zeros(n, dtype=bool)
     ok[order] = cand[order] & ok_room & (ok_repl | (need == 0))
     r_o = reason[order]
-    r_o[cand[order] & ~ok_room] = "no_room"
+    no_room = cand[order] & ~ok_room
+    if can_defer is not None:
+        r_o[no_room & can_defer[order]] = "deferred"
+        no_room &= ~can_defer[order]
+    r_o[no_room] = "no_room"
     r_o[cand[order] & ok_room & ~(ok_repl | (need == 0))] = "no_replacement"
     reason[order] = r_o
     retire = np.bincount(city, weights=np.where(ok & high_carbon, replacement_ratio[city] * rb, 0.0),
@@ -179,10 +206,9 @@ def horizontal_allocation(model: CarbonBudgetModel, plan: PeriodPlan) -> None:
     decides the mode through the cities' AgentSet), then target their firms."""
     f = model.firms
     e = np.where(f.active, f.Qp * f.I, 0.0)
-    plan.firm_base = e
-    plan.sector_base = f.by_city_sector(e)
     counts = np.bincount(f.city[f.active], minlength=model.C)
-    plan.firm_mode = np.array(model.city_set.map("horizontal_mode", plan.p0, e, counts), dtype=bool)
+    mode = np.array(model.city_set.map("horizontal_mode", plan.p0, e, counts), dtype=bool)
+    plan.allocate_horizontal(e, f.by_city_sector(e), mode)
     retarget_firms(model, plan, plan.p0)
 
 

@@ -6,6 +6,10 @@ into the city's decisions:
 
 * ``approval_room``: how much room (Mt/yr) the city itself lets new projects
   take this year; the rule room of the carbon assessment is ``view.rule_room``;
+* ``value_hurdle``: the least value per room (relative to its own carbon
+  productivity) a proposal must bring to be considered: by the rules none in
+  surplus, ``projects.value_hurdle`` in balance, ``projects.value_hurdle_overrun``
+  in overrun (the published status);
 * ``effort``: the share of its package's control instruments it applies
   (multiplies its enforcement capacity; 1 = as the rules say);
 * ``counter_proposal``: its own need (Mt per plan year) stated in negotiation;
@@ -40,6 +44,15 @@ class CityView:
     need: np.ndarray | None = None  # own forecast need per plan year (negotiation only)
 
 
+def rule_hurdle(status: str, p: dict) -> float:
+    """The assessment rules' value hurdle for a city with published ``status``."""
+    if status == "surplus":
+        return 0.0
+    return float(
+        p["projects.value_hurdle_overrun" if status == "overrun" else "projects.value_hurdle"]
+    )
+
+
 @dataclass(frozen=True)
 class Behaviour:
     """Base: a city that follows the rules (``compliant``)."""
@@ -49,6 +62,9 @@ class Behaviour:
 
     def approval_room(self, view: CityView, p: dict) -> float:
         return view.rule_room
+
+    def value_hurdle(self, view: CityView, p: dict) -> float:
+        return rule_hurdle(view.status, p)
 
     def effort(self, view: CityView, p: dict) -> float:
         return 1.0
@@ -81,6 +97,10 @@ class GrowthFirst(Behaviour):
     def approval_room(self, view: CityView, p: dict) -> float:
         return view.rule_room + view.growth_preference * p["city.growth_first_room"] * view.target
 
+    def value_hurdle(self, view: CityView, p: dict) -> float:
+        # growth first: the stronger its growth preference, the less it asks of a project
+        return (1.0 - view.growth_preference) * rule_hurdle(view.status, p)
+
     def counter_proposal(self, view: CityView, p: dict) -> np.ndarray:
         assert view.need is not None
         return view.need * (1.0 + view.growth_preference * p["city.negotiation_padding"])
@@ -98,6 +118,12 @@ class Strategic(Behaviour):
     def approval_room(self, view: CityView, p: dict) -> float:
         s = p["city.strategic_slack"]
         return view.rule_room * ((1.0 - s) if self._late(view, p) else (1.0 + s))
+
+    def value_hurdle(self, view: CityView, p: dict) -> float:
+        # lenient early; before the final account it asks what an overrun city would
+        if self._late(view, p):
+            return max(rule_hurdle(view.status, p), float(p["projects.value_hurdle_overrun"]))
+        return 0.0
 
     def effort(self, view: CityView, p: dict) -> float:
         s = p["city.strategic_slack"]

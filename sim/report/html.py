@@ -182,7 +182,10 @@ def _causes(
 def _quality(fa: dict[str, Any], lang: str) -> str:
     """Quality by dimension (with the sub-measures) and, where the account has
     them, by stage of the cycle; every measure named by its label."""
-    from sim.accounts import STAGES, SUBSCORES  # the tables of sub-measures (data, no model)
+    from sim.stages.final_account import (  # the tables of sub-measures (data, no model)
+        STAGES,
+        SUBSCORES,
+    )
 
     m = fa["measures"]
 

@@ -11,7 +11,7 @@ base year.  The draw does not depend on the regime, on the statistics lag or on
 the fast estimate, so at one seed every regime and monitoring setting is judged
 against the same target.  The province plans with its own estimate of the base
 year and re-bases its plan to the official figure once it is published
-(``Province.rebase_to_official``).  Outcomes are true emissions and GDP.
+(:meth:`sim.budget.PeriodPlan.rebase`).  Outcomes are true emissions and GDP.
 
 **A period's account uses only that period's data**: warnings, fast estimates
 made, trades and events up to the period's last annual account (quarter

@@ -1,7 +1,10 @@
 """Budget plan preparation [碳预算方案编制] (MODEL.md 4.2).
 
-Pure functions, called by the Province agent before the first quarter of each
-plan period with what is *known* then (stale statistics included):
+Run by the Province agent before the first quarter of each plan period with
+what is *known* then (stale statistics included).
+
+:func:`prepare` runs the stage on the model's state; the steps are pure
+functions over arrays:
 
 1. :func:`estimate_base_year` — status accounting of the base year;
 2. :func:`forecast_scenarios` — BAU and target-oriented scenarios at three
@@ -19,10 +22,16 @@ plan period with what is *known* then (stale statistics included):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.agents.firms import mac_share
+from sim.budget import PeriodPlan
 from sim.policies.allocation import CityIndicators, mixed_shares, split_exact
+
+if TYPE_CHECKING:
+    from sim.model import CarbonBudgetModel
 
 
 # ------------------------------------------------------------ base year ---
@@ -207,3 +216,156 @@ def targeting(
     out = np.zeros(ratio.size, dtype=bool)
     out[order] = flag
     return out
+
+
+# ---------------------------------------------------- the stage as a whole ---
+METHODS = ("grandfathering", "intensity", "equality", "efficiency", "potential")
+
+
+def prepare(m: CarbonBudgetModel, period_index: int) -> PeriodPlan:
+    """Budget plan preparation before the first quarter of a period (MODEL.md 4.2)."""
+    v = m.sc.values
+    per = m.sc.periods[period_index]
+    Y = per["years"]
+    p0 = m.t
+    base_yi = p0 // 4 - 1
+    ev = m.events
+    # 1. status accounting from what is known (stale statistics)
+    known, last = m.stats.known(p0 - 1, use_fast=m.regime.fast_monitoring)
+    n_off = int(np.sum(m.stats.published_at <= p0 - 1))
+    official = m.stats.official[:n_off]
+    E_base, trend, y_full = estimate_base_year(known, base_yi, official)
+    gdp_base = m.stats.gdp[4 * base_yi : 4 * base_yi + 4].sum(axis=0)
+    ev.add(
+        p0,
+        "plan_base_year",
+        amount=float(E_base.sum()),
+        value=float(m.first_year + y_full),
+        detail=f"base year {m.first_year + base_yi} estimated; last fully known year {m.first_year + y_full}",
+    )
+    # 2. forecast scenarios (province level), known major projects included
+    I_trend = _intensity_trend(m, official)
+    major = np.zeros(Y)
+    for mp in m.sc.major_projects:
+        k = mp["year"] - per["start_year"]
+        if 0 <= k < Y:
+            major[k:] += mp["emissions_mt"]
+    scen, chosen = forecast_scenarios(
+        float(E_base.sum()), float(gdp_base.sum()), I_trend, v["macro.gdp_growth_expectation"],
+        v["plan.scenario_growth_spread"], Y, per["mode"], per["intensity_target"], per["total_change"],
+        v["plan.max_policy_cut"], major)  # fmt: skip
+    for s in scen:
+        ev.add(
+            p0,
+            "plan_scenario",
+            amount=float(s.emissions.sum()),
+            value=s.growth,
+            detail=f"{s.name}: feasible={s.feasible}, final-year cut below BAU {s.required_cut:.3f}",
+        )
+    g = scen[chosen].growth
+    ev.add(p0, "plan_scenario_chosen", value=g, detail=scen[chosen].name)
+    if not scen[chosen].feasible:
+        ev.add(p0, "plan_infeasible", value=scen[chosen].required_cut,
+               detail="no target-oriented scenario is feasible within plan.max_policy_cut; "
+                      "the lowest-growth one is used")  # fmt: skip
+    # 3. total budget and annual targets
+    k = np.arange(1, Y + 1)
+    recent = _recent_gdp_growth(m, base_yi)
+    g_city = 0.5 * g + 0.5 * recent
+    gdp_f = gdp_base[:, None] * (1 + g_city[:, None]) ** k[None, :]
+    gdp_f *= (gdp_base.sum() * (1 + g) ** k / gdp_f.sum(axis=0))[
+        None, :
+    ]  # consistent with province
+    path = budget_path(float(E_base.sum()), float(gdp_base.sum()), gdp_f.sum(axis=0), Y, per["mode"],
+                                per["intensity_target"], per["total_change"])  # fmt: skip
+    budget = annual_targets(path, v["plan.annual_shape"], v["plan.front_loading"])
+    ev.add(
+        p0,
+        "plan_budget",
+        amount=float(budget.sum()),
+        detail=f"{per['mode']} mode, shape {v['plan.annual_shape']}",
+    )
+    # 4. reserve
+    rshare = v["plan.reserve_share"] if m.regime.reserve else 0.0
+    reserve = rshare * budget
+    ev.add(p0, "plan_reserve", amount=float(reserve.sum()), value=rshare)
+    # 5. vertical allocation
+    ind_share = m.stats.industry[4 * base_yi : 4 * base_yi + 4].sum(axis=0) / gdp_base
+    ci = CityIndicators(
+        E_base,
+        gdp_base,
+        gdp_f.sum(axis=1),
+        m.population,
+        ind_share,
+        _potential(m),
+        per["intensity_target"],
+    )
+    weights = {meth: v[f"plan.weight_{meth}"] for meth in METHODS}
+    alloc, shares = vertical_allocation(
+        budget - reserve, ci, weights, v["plan.structure_elasticity"]
+    )
+    ev.add_many(p0, "allocation", np.arange(m.C), amount=alloc.sum(axis=1), value=shares)
+    # 6. negotiation against each city's own need
+    # a city's own need: its emission trend (which already carries its growth)
+    # less the extra cut it counts on achieving
+    need = E_base[:, None] * ((1 + trend[:, None]) * (1 - v["plan.city_extra_cut"])) ** k[None, :]
+    # each city states its counter-proposal from its own forecast and behaviour
+    need = np.array(m.city_set.map("counter_proposal", Y, need), dtype=float).reshape(m.C, Y)
+    ev.add_many(p0, "negotiation_offer", np.arange(m.C), amount=need.sum(axis=1),
+                value=alloc.sum(axis=1), detail=list(m.behaviours))  # fmt: skip
+    alloc, reserve, appeal, grant = negotiate(
+        alloc, need, reserve, v["plan.negotiation_tolerance"], v["plan.negotiation_grant"],
+        v["plan.negotiation_reserve_cap"])  # fmt: skip
+    idx = np.flatnonzero(appeal)
+    ev.add_many(
+        p0,
+        "negotiation_grant",
+        idx,
+        amount=grant.sum(axis=1)[idx],
+        value=np.clip(need - alloc, 0, None).sum(axis=1)[idx],
+        detail="appeal granted from reserve",
+    )
+    plan = PeriodPlan(
+        index=period_index, start_year=per["start_year"], years=Y, mode=per["mode"],
+        intensity_target=per["intensity_target"], total_change=per["total_change"], binding=per["binding"],
+        p0=p0, base_year_idx=base_yi, E_base=E_base, gdp_base=gdp_base, trend=trend, budget=budget,
+        reserve=reserve, reserve_initial=reserve.copy(), gdp_forecast=gdp_f, T_initial=alloc.copy(),
+        T=alloc.copy(), I_path=alloc / gdp_f, traded=np.zeros_like(alloc), listed=np.zeros_like(alloc),
+        held_to=np.full_like(alloc, np.nan), accounted=np.full_like(alloc, np.nan),
+        settled=np.zeros_like(alloc), T_ref=alloc.copy(), reserve_ref=reserve.copy(),
+        budget_ref=budget.copy(),
+        scenario_names=tuple(s.name for s in scen), chosen=scen[chosen].name,
+    )  # fmt: skip
+    # 7. horizontal allocation to firms or sectors: the cities' (sim/agents/city.py)
+    return plan
+
+
+def _intensity_trend(m: CarbonBudgetModel, official: np.ndarray) -> float:
+    """Yearly change of provincial carbon intensity between the last two
+    published official years (GDP from the fast GDP accounts)."""
+    n = official.shape[0]
+    if n < 2:
+        return -0.02
+    g = m.stats.gdp
+    g1 = g[4 * (n - 1) : 4 * n].sum()
+    g0 = g[4 * (n - 2) : 4 * (n - 1)].sum()
+    ratio = (official[-1].sum() / g1) / (official[-2].sum() / g0)
+    return float(np.clip(ratio - 1.0, -0.15, 0.1))
+
+
+def _recent_gdp_growth(m: CarbonBudgetModel, yi: int) -> np.ndarray:
+    s = m.stats.gdp
+    g1 = s[4 * yi : 4 * yi + 4].sum(axis=0)
+    g0 = s[4 * yi - 4 : 4 * yi].sum(axis=0)
+    return np.clip(g1 / g0 - 1.0, -0.1, 0.2)
+
+
+def _potential(m: CarbonBudgetModel, ref_price: float = 200.0) -> np.ndarray:
+    """Share of each city's key-firm emissions abatable below ``ref_price``."""
+    f = m.firms
+    s = f.sector
+    x = mac_share(np.full(f.n, ref_price), f.sp.mac_scale[s], f.sp.mac_max[s])
+    e = np.where(f.active, f.Qp * f.I, 0.0)
+    extra = np.clip(x - f.x_done, 0, None) * e
+    tot = f.by_city(e) + m.diffuse.gdp * m.diffuse.I
+    return np.divide(f.by_city(extra), tot, out=np.zeros(m.C), where=tot > 0)
