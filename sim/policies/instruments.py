@@ -154,6 +154,7 @@ def city_levers(
     total = out.fiscal_share + out.cost_share
     over = total > 0.9
     if over.any():  # the firm always bears at least 10 % of its abatement cost
-        out.fiscal_share = np.where(over, out.fiscal_share * 0.9 / total, out.fiscal_share)
-        out.cost_share = np.where(over, out.cost_share * 0.9 / total, out.cost_share)
+        scale = np.divide(0.9, total, out=np.ones_like(total), where=over)
+        out.fiscal_share = out.fiscal_share * scale
+        out.cost_share = out.cost_share * scale
     return out
