@@ -28,7 +28,7 @@ import mesa
 import numpy as np
 
 from sim import population
-from sim.agents.city import City, horizontal_allocation
+from sim.agents.city import City
 from sim.agents.firms import Firm
 from sim.agents.province import PendingAccount, Province
 from sim.budget import PeriodPlan
@@ -41,6 +41,7 @@ from sim.policies.packages import ALL_KEYS, OFF, package_table
 from sim.policies.regimes import get_regime
 from sim.scenario import Scenario, ScenarioError
 from sim.stages import regulation
+from sim.stages.plan import horizontal_allocation
 
 QUARTER_FIELDS = (
     "gdp", "gdp_firms", "gdp_diffuse", "emissions", "emissions_firms", "emissions_diffuse", "electricity",

@@ -286,11 +286,11 @@ def test_negotiate_never_uses_more_than_the_cap_and_no_reserve_no_grant():
 
 # --------------------------------------------------- horizontal / target --
 def test_hhi():
-    assert planning.hhi(np.array([1.0, 1.0, 1.0, 1.0])) == pytest.approx(0.25)
-    assert planning.hhi(np.array([3.0, 1.0])) == pytest.approx(0.625)  # 0.75^2 + 0.25^2
-    assert planning.hhi(np.array([7.0])) == pytest.approx(1.0)
-    assert planning.hhi(np.zeros(3)) == 0.0
-    assert planning.hhi(np.zeros(0)) == 0.0
+    assert allocation.hhi(np.array([1.0, 1.0, 1.0, 1.0])) == pytest.approx(0.25)
+    assert allocation.hhi(np.array([3.0, 1.0])) == pytest.approx(0.625)  # 0.75^2 + 0.25^2
+    assert allocation.hhi(np.array([7.0])) == pytest.approx(1.0)
+    assert allocation.hhi(np.zeros(3)) == 0.0
+    assert allocation.hhi(np.zeros(0)) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -304,7 +304,7 @@ def test_hhi():
     ],
 )
 def test_horizontal_mode(n, conc, expected):
-    assert planning.horizontal_mode(n, conc, 150, 0.15) == expected
+    assert allocation.horizontal_mode(n, conc, 150, 0.15) == expected
 
 
 def test_targeting_highest_ratio_first_within_each_group():
@@ -315,18 +315,18 @@ def test_targeting_highest_ratio_first_within_each_group():
     # group 0 ranked: row 2 (20), row 3 (30), row 0 (10), row 5 (40); total 100
     # share 0.5 -> row 2 (0 before < 50), row 3 (20 < 50), row 0 (50, not < 50) -> {2, 3}
     # group 1 ranked: row 4 (5), row 1 (5); total 10 -> row 4 only
-    out = planning.targeting(ratio, emis, group, 0.5, 2)
+    out = allocation.targeting(ratio, emis, group, 0.5, 2)
     np.testing.assert_array_equal(out, [False, False, True, True, True, False])
     # share 0.3: row 2 (0 < 30) and row 3 (20 < 30: the one crossing the line is included)
-    out = planning.targeting(ratio, emis, group, 0.3, 2)
+    out = allocation.targeting(ratio, emis, group, 0.3, 2)
     np.testing.assert_array_equal(np.flatnonzero(out), [2, 3, 4])
-    assert not planning.targeting(ratio, emis, group, 0.0, 2).any()
-    assert planning.targeting(ratio, emis, group, 1.0, 2).all()
+    assert not allocation.targeting(ratio, emis, group, 0.0, 2).any()
+    assert allocation.targeting(ratio, emis, group, 1.0, 2).all()
 
 
 def test_targeting_handles_an_empty_group():
     group = np.array([2, 2, 0])
-    out = planning.targeting(np.array([1.0, 2.0, 5.0]), np.array([3.0, 1.0, 1.0]), group, 0.5, 3)
+    out = allocation.targeting(np.array([1.0, 2.0, 5.0]), np.array([3.0, 1.0, 1.0]), group, 0.5, 3)
     # group 2: row 1 (ratio 2) first, 0 before < 2 -> T; row 0: 1 before < 2 -> T
     np.testing.assert_array_equal(out, [True, True, True])
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.agents.city import assess_projects
 from sim.model import CarbonBudgetModel
 from sim.params import PARAMS
+from sim.policies.assessment import assess_projects
 from sim.policies.behaviours import BEHAVIOURS, CityView, rule_hurdle
 from sim.scenario import load_scenario
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from sim.monitoring import STATUS_CODES
+from sim.policies import allocation
 from sim.policies.behaviours import Behaviour, CityView, get_behaviour
 from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
-from sim.stages import plan as planning
 
 if TYPE_CHECKING:
-    from sim.budget import PeriodPlan
     from sim.model import CarbonBudgetModel
 
 
@@ -82,9 +80,9 @@ class City(mesa.Agent):
         m = self.model
         v = m.sc.values
         c = self.index
-        conc = planning.hhi(firm_emissions[m.firms.city == c])
-        firms = planning.horizontal_mode(int(counts[c]), conc, v["plan.firm_count_threshold"],
-                                         v["plan.hhi_threshold"]) == "firms"  # fmt: skip
+        conc = allocation.hhi(firm_emissions[m.firms.city == c])
+        firms = allocation.horizontal_mode(int(counts[c]), conc, v["plan.firm_count_threshold"],
+                                           v["plan.hhi_threshold"]) == "firms"  # fmt: skip
         m.events.add(p0, "horizontal_allocation", c, value=conc, amount=float(counts[c]),
                      detail="firms" if firms else "sectors")  # fmt: skip
         return firms
@@ -124,110 +122,3 @@ class City(mesa.Agent):
 
     def __repr__(self) -> str:
         return f"City({self.name!r}, status={self.status}, package={self.package})"
-
-
-@dataclass
-class Decisions:
-    approved: np.ndarray  # bool per proposal
-    # object per proposal: approved | deferred | low_value | no_room | regional_restriction |
-    # no_replacement
-    reason: np.ndarray
-    retire: np.ndarray  # Mt/yr of outdated emissions each city must retire (replacement)
-
-
-REASONS = ("approved", "deferred", "low_value", "no_room", "regional_restriction", "no_replacement")
-
-
-def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.ndarray, allowance: np.ndarray,
-                    block_share: np.ndarray, replacement_ratio: np.ndarray, outdated_avail: np.ndarray,
-                    u_block: np.ndarray, n_cities: int, replace_base: np.ndarray | None = None,
-                    value: np.ndarray | None = None, hurdle: np.ndarray | None = None,
-                    can_defer: np.ndarray | None = None) -> Decisions:  # fmt: skip
-    """A city's decision on a batch of proposals, vectorised over all cities.
-
-    ``emissions`` is the room each proposal takes (Mt/yr) and ``value`` its
-    value per room taken, relative to the city's carbon productivity (output per
-    Mt of room over the city's GDP per Mt emitted; None: all equal).  Within each
-    city, proposals are considered by value per room, highest first (ties:
-    smaller first).  A proposal is
-      * rejected as ``regional_restriction`` when it is a high-carbon project
-        blocked by regional approval restriction (probability ``block_share``);
-      * rejected as ``low_value`` when its value is below the city's ``hurdle``;
-      * approved while the cumulative room of the proposals ranked before it
-        and its own stays within the city's ``allowance`` (remaining room x
-        assessment share + growth slack) and, for high-carbon projects under
-        capacity replacement, the city still has outdated emissions to retire at
-        ``replacement_ratio`` per unit (else ``no_replacement``);
-      * beyond the allowance: ``deferred`` to next year's round where
-        ``can_defer``, else rejected as ``no_room``.
-    """
-    n = city.size
-    reason = np.full(n, "approved", dtype=object)
-    blocked = high_carbon & (u_block < block_share[city])
-    reason[blocked] = "regional_restriction"
-    low = np.zeros(n, dtype=bool)
-    if value is not None and hurdle is not None:
-        low = ~blocked & (value < hurdle[city])
-    reason[low] = "low_value"
-    cand = ~blocked & ~low
-    key = -value if value is not None else high_carbon
-    order = np.lexsort((emissions, key, city))
-    c_o = city[order]
-    e_o = np.where(cand[order], emissions[order], 0.0)
-    start = np.searchsorted(c_o, np.arange(n_cities))
-    cum = np.cumsum(e_o)
-    base = np.concatenate([[0.0], cum])[start]  # cumulative before each city's first proposal
-    ok_room = (cum - base[c_o]) <= allowance[c_o] + 1e-12
-    # replacement requirement on high-carbon approvals
-    rb = emissions if replace_base is None else replace_base
-    need = np.where(
-        high_carbon[order] & cand[order] & ok_room, replacement_ratio[c_o] * rb[order], 0.0
-    )
-    cum_need = np.cumsum(need)
-    base_need = np.concatenate([[0.0], cum_need])[start]
-    ok_repl = (cum_need - base_need[c_o]) <= outdated_avail[c_o] + 1e-12
-    ok = np.zeros(n, dtype=bool)
-    ok[order] = cand[order] & ok_room & (ok_repl | (need == 0))
-    r_o = reason[order]
-    no_room = cand[order] & ~ok_room
-    if can_defer is not None:
-        r_o[no_room & can_defer[order]] = "deferred"
-        no_room &= ~can_defer[order]
-    r_o[no_room] = "no_room"
-    r_o[cand[order] & ok_room & ~(ok_repl | (need == 0))] = "no_replacement"
-    reason[order] = r_o
-    retire = np.bincount(city, weights=np.where(ok & high_carbon, replacement_ratio[city] * rb, 0.0),
-                         minlength=n_cities)  # fmt: skip
-    return Decisions(ok, reason, retire)
-
-
-def horizontal_allocation(model: CarbonBudgetModel, plan: PeriodPlan) -> None:
-    """The cities allocate their targets to their firms or sectors (each city
-    decides the mode through the cities' AgentSet), then target their firms."""
-    f = model.firms
-    e = np.where(f.active, f.Qp * f.I, 0.0)
-    counts = np.bincount(f.city[f.active], minlength=model.C)
-    mode = np.array(model.city_set.map("horizontal_mode", plan.p0, e, counts), dtype=bool)
-    plan.allocate_horizontal(e, f.by_city_sector(e), mode)
-    retarget_firms(model, plan, plan.p0)
-
-
-def retarget_firms(model: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
-    """The cities refresh which firms they target first: those most above their
-    firm or sector allocation (its share of the city target this year);
-    vectorised over all cities."""
-    f = model.firms
-    k = min(max(plan.year_index(t), 0), plan.years - 1)
-    e_now = np.where(f.active, f.Qp * f.I, 0.0)
-    city_base = plan.E_base
-    scale = plan.T[:, k] / np.where(city_base > 0, city_base, 1.0)  # city target relative to base
-    firm_alloc = plan.firm_base * scale[f.city]
-    sec_now = f.by_city_sector(e_now)
-    sec_alloc = plan.sector_base * scale[:, None]
-    sec_ratio = np.divide(sec_now, sec_alloc, out=np.full_like(sec_now, 2.0), where=sec_alloc > 0)
-    ratio_firm = np.divide(e_now, firm_alloc, out=np.full(f.n, 2.0), where=firm_alloc > 0)
-    ratio = np.where(plan.firm_mode[f.city], ratio_firm, sec_ratio[f.city, f.sector] + 1e-3 * f.I)
-    f.allocation = np.where(plan.firm_mode[f.city], firm_alloc, np.nan)
-    f.targeted = (
-        planning.targeting(ratio, e_now, f.city, model.sc["plan.target_share"], model.C) & f.active
-    )

@@ -113,6 +113,17 @@ class FirmPopulation:
         w = values if mask is None else np.where(mask, values, 0.0)
         return np.bincount(self.city, weights=w, minlength=self.n_cities)
 
+    def potential_emissions(self) -> np.ndarray:
+        """Emissions at potential output of every firm (Mt/yr; 0 if inactive)."""
+        return np.where(self.active, self.Qp * self.I, 0.0)
+
+    def abatable(self, price: float) -> np.ndarray:
+        """Emissions (Mt/yr at potential output) each firm could still abate at
+        a carbon price ``price`` beyond what it has abated (its MAC curve)."""
+        s = self.sector
+        x = mac_share(np.full(self.n, price), self.sp.mac_scale[s], self.sp.mac_max[s])
+        return np.clip(x - self.x_done, 0, None) * self.potential_emissions()
+
     def by_city_sector(self, values: np.ndarray) -> np.ndarray:
         idx = self.city * N_SECTORS + self.sector
         return np.bincount(idx, weights=values, minlength=self.n_cities * N_SECTORS).reshape(

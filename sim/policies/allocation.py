@@ -105,3 +105,40 @@ def split_exact(total: float, shares: np.ndarray) -> np.ndarray:
                 break
             parts[j] = np.nextafter(parts[j], np.inf if gap > 0 else -np.inf)
     return parts
+
+
+# ------------------------------------------------- horizontal allocation --
+def hhi(values: np.ndarray) -> float:
+    """Herfindahl-Hirschman index of shares (0..1)."""
+    s = values.sum()
+    if s <= 0:
+        return 0.0
+    sh = values / s
+    return float(np.sum(sh * sh))
+
+
+def horizontal_mode(
+    n_firms: int, concentration: float, count_threshold: int, hhi_threshold: float
+) -> str:
+    """Horizontal allocation [横向分配]: to firms where firms are few or emissions
+    concentrated, else to sectors."""
+    return "firms" if n_firms <= count_threshold or concentration >= hhi_threshold else "sectors"
+
+
+def targeting(
+    ratio: np.ndarray, emissions: np.ndarray, group: np.ndarray, share: float, n_groups: int
+) -> np.ndarray:
+    """Firms targeted first by firm-level instruments: within each group
+    (city), the firms most above their allocation (highest ``ratio``) until
+    their emissions reach ``share`` of the group's emissions.  Vectorised."""
+    order = np.lexsort((-ratio, group))
+    e = emissions[order]
+    g = group[order]
+    cum = np.cumsum(e)
+    tot = np.bincount(g, weights=e, minlength=n_groups)
+    start = np.concatenate([[0.0], np.cumsum(tot)[:-1]])
+    before = cum - e - start[g]  # emissions of this group's firms ranked higher
+    flag = (before < share * tot[g]) & (share > 0)
+    out = np.zeros(ratio.size, dtype=bool)
+    out[order] = flag
+    return out

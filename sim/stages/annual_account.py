@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agents.city import retarget_firms
 from sim.budget import PeriodPlan
 from sim.monitoring import STATUS_CODES, classify
 from sim.policies import trading
 from sim.policies.adjustment import RULES, AdjustmentContext
 from sim.policies.governor import AccountDecision, AccountView
 from sim.policies.packages import ALL_KEYS, package_key
+from sim.stages.plan import retarget_firms
 from sim.stages.regulation import switch_packages
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ functions over arrays:
 4. the reserve (a share of each year's budget);
 5. :func:`vertical_allocation` — a weighted mix of allocation methods;
 6. :func:`negotiate` — appeals granted in part from the reserve;
-7. :func:`horizontal_mode` and :func:`targeting` — allocation to firms or
+7. :func:`horizontal_allocation` (the rules :func:`sim.policies.allocation.horizontal_mode`
+   and :func:`~sim.policies.allocation.targeting`) — allocation to firms or
    sectors, and who is targeted first by firm-level instruments.
 """
 
@@ -26,9 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agents.firms import mac_share
 from sim.budget import PeriodPlan
-from sim.policies.allocation import CityIndicators, mixed_shares, split_exact
+from sim.policies.allocation import CityIndicators, mixed_shares, split_exact, targeting
 
 if TYPE_CHECKING:
     from sim.model import CarbonBudgetModel
@@ -182,42 +182,6 @@ def negotiate(alloc: np.ndarray, need: np.ndarray, reserve: np.ndarray, toleranc
     return new_alloc, new_reserve, appeal, grant
 
 
-def hhi(values: np.ndarray) -> float:
-    """Herfindahl-Hirschman index of shares (0..1)."""
-    s = values.sum()
-    if s <= 0:
-        return 0.0
-    sh = values / s
-    return float(np.sum(sh * sh))
-
-
-def horizontal_mode(
-    n_firms: int, concentration: float, count_threshold: int, hhi_threshold: float
-) -> str:
-    """Horizontal allocation [横向分配]: to firms where firms are few or emissions
-    concentrated, else to sectors."""
-    return "firms" if n_firms <= count_threshold or concentration >= hhi_threshold else "sectors"
-
-
-def targeting(
-    ratio: np.ndarray, emissions: np.ndarray, group: np.ndarray, share: float, n_groups: int
-) -> np.ndarray:
-    """Firms targeted first by firm-level instruments: within each group
-    (city), the firms most above their allocation (highest ``ratio``) until
-    their emissions reach ``share`` of the group's emissions.  Vectorised."""
-    order = np.lexsort((-ratio, group))
-    e = emissions[order]
-    g = group[order]
-    cum = np.cumsum(e)
-    tot = np.bincount(g, weights=e, minlength=n_groups)
-    start = np.concatenate([[0.0], np.cumsum(tot)[:-1]])
-    before = cum - e - start[g]  # emissions of this group's firms ranked higher
-    flag = (before < share * tot[g]) & (share > 0)
-    out = np.zeros(ratio.size, dtype=bool)
-    out[order] = flag
-    return out
-
-
 # ---------------------------------------------------- the stage as a whole ---
 METHODS = ("grandfathering", "intensity", "equality", "efficiency", "potential")
 
@@ -361,11 +325,39 @@ def _recent_gdp_growth(m: CarbonBudgetModel, yi: int) -> np.ndarray:
 
 
 def _potential(m: CarbonBudgetModel, ref_price: float = 200.0) -> np.ndarray:
-    """Share of each city's key-firm emissions abatable below ``ref_price``."""
-    f = m.firms
-    s = f.sector
-    x = mac_share(np.full(f.n, ref_price), f.sp.mac_scale[s], f.sp.mac_max[s])
+    """Share of each city's emissions (key firms and diffuse) that its key
+    firms could still abate below ``ref_price``."""
+    extra = m.firms.by_city(m.firms.abatable(ref_price))
+    tot = m.firms.by_city(m.firms.potential_emissions()) + m.diffuse.gdp * m.diffuse.I
+    return np.divide(extra, tot, out=np.zeros(m.C), where=tot > 0)
+
+
+# ------------------------------------------ horizontal allocation (cities) ---
+def horizontal_allocation(model: CarbonBudgetModel, plan: PeriodPlan) -> None:
+    """The cities allocate their targets to their firms or sectors (each city
+    decides the mode through the cities' AgentSet), then target their firms."""
+    f = model.firms
     e = np.where(f.active, f.Qp * f.I, 0.0)
-    extra = np.clip(x - f.x_done, 0, None) * e
-    tot = f.by_city(e) + m.diffuse.gdp * m.diffuse.I
-    return np.divide(f.by_city(extra), tot, out=np.zeros(m.C), where=tot > 0)
+    counts = np.bincount(f.city[f.active], minlength=model.C)
+    mode = np.array(model.city_set.map("horizontal_mode", plan.p0, e, counts), dtype=bool)
+    plan.allocate_horizontal(e, f.by_city_sector(e), mode)
+    retarget_firms(model, plan, plan.p0)
+
+
+def retarget_firms(model: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
+    """The cities refresh which firms they target first: those most above their
+    firm or sector allocation (its share of the city target this year);
+    vectorised over all cities."""
+    f = model.firms
+    k = min(max(plan.year_index(t), 0), plan.years - 1)
+    e_now = np.where(f.active, f.Qp * f.I, 0.0)
+    city_base = plan.E_base
+    scale = plan.T[:, k] / np.where(city_base > 0, city_base, 1.0)  # city target relative to base
+    firm_alloc = plan.firm_base * scale[f.city]
+    sec_now = f.by_city_sector(e_now)
+    sec_alloc = plan.sector_base * scale[:, None]
+    sec_ratio = np.divide(sec_now, sec_alloc, out=np.full_like(sec_now, 2.0), where=sec_alloc > 0)
+    ratio_firm = np.divide(e_now, firm_alloc, out=np.full(f.n, 2.0), where=firm_alloc > 0)
+    ratio = np.where(plan.firm_mode[f.city], ratio_firm, sec_ratio[f.city, f.sector] + 1e-3 * f.I)
+    f.allocation = np.where(plan.firm_mode[f.city], firm_alloc, np.nan)
+    f.targeted = targeting(ratio, e_now, f.city, model.sc["plan.target_share"], model.C) & f.active

@@ -4,7 +4,7 @@ the traditional regime's campaign (MODEL.md 4.5).
 
 In the project round each city decides on its firms' proposals — approve,
 defer to next year's round, or reject — by its behaviour's room and value
-hurdle (:func:`sim.agents.city.assess_projects`); the province reviews the
+hurdle (:func:`sim.policies.assessment.assess_projects`); the province reviews the
 approvals against the rules; a refusal is enforced with the city's enforcement
 capacity.  The province decides listed quota for major projects through the
 governor."""
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agents.city import assess_projects
 from sim.budget import PeriodPlan
 from sim.monitoring import STATUS_CODES
 from sim.params import SECTORS
+from sim.policies.assessment import assess_projects
 from sim.policies.behaviours import rule_hurdle
 from sim.policies.governor import MajorProjectView
 from sim.policies.packages import ALL_KEYS
