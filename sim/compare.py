@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis.summaries import clip_interval
 from sim.experiment.design import replicate_seeds
 from sim.scenario import Scenario
 
@@ -254,19 +255,6 @@ def write_compare(df: pd.DataFrame, summary: pd.DataFrame, out: str | Path) -> P
     return out
 
 
-# natural bounds of the headline measures: t-intervals are clipped to them
-BOUNDS: dict[str, tuple[float, float]] = {
-    "target_met": (0.0, 1.0),
-    "overshoot": (0.0, math.inf),
-    "gdp_loss_share": (-math.inf, 1.0),
-    "restriction_gdp_loss_bn": (0.0, math.inf),
-    "fiscal_cost_bn": (0.0, math.inf),
-    "end_loadedness_gdp": (0.0, 1.0),
-    "end_loadedness_restriction": (0.0, 1.0),
-    "composite": (0.0, 100.0),
-}
-
-
 def summarise(df: pd.DataFrame, measures: tuple[tuple[str, str], ...] = HEADLINE) -> pd.DataFrame:
     """Mean and 95 % t-interval (clipped to the measure's natural bounds) of
     each headline measure per regime and plan period (long table; ``period``,
@@ -290,9 +278,9 @@ def summarise(df: pd.DataFrame, measures: tuple[tuple[str, str], ...] = HEADLINE
                 if n > 1
                 else math.nan
             )
-            lo, hi = BOUNDS.get(key, (-math.inf, math.inf))
+            lo, hi = clip_interval(key, mean - half, mean + half)
             out.append({"regime": regime, **extra, "measure": key, "label": label, "n": n, "mean": mean,
-                        "ci_low": max(mean - half, lo), "ci_high": min(mean + half, hi)})  # fmt: skip
+                        "ci_low": lo, "ci_high": hi})  # fmt: skip
     return pd.DataFrame(out)
 
 

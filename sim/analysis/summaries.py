@@ -4,10 +4,55 @@ and per-level summaries of categorical factors with 95 % t-intervals."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+# natural bounds of measures: intervals of their means are clipped to them
+NATURAL_BOUNDS: dict[str, tuple[float, float]] = {
+    "target_met": (0.0, 1.0),
+    "intensity_met": (0.0, 1.0),
+    "total_met": (0.0, 1.0),
+    "overshoot": (0.0, math.inf),
+    "overshoot_intensity": (0.0, math.inf),
+    "overshoot_total": (0.0, math.inf),
+    "overachievement": (0.0, math.inf),
+    "gdp_loss_share": (-math.inf, 1.0),
+    "restriction_gdp_loss_bn": (0.0, math.inf),
+    "fiscal_cost_bn": (0.0, math.inf),
+    "abatement_mt": (0.0, math.inf),
+    "trade_volume_mt": (0.0, math.inf),
+    "end_loadedness": (0.0, 1.0),
+    "end_loadedness_gdp": (0.0, 1.0),
+    "end_loadedness_abatement": (0.0, 1.0),
+    "end_loadedness_restriction": (0.0, 1.0),
+    "compliant_share": (0.0, 1.0),
+    "feasible_share": (0.0, 1.0),
+    "reserve_use": (0.0, 1.0),
+    "assessment_share": (0.0, 1.0),
+    "overrun_quarter_share": (0.0, 1.0),
+    "monitoring_mape": (0.0, math.inf),
+    "composite": (0.0, 100.0),
+    "rationality": (0.0, 100.0),
+    "effectiveness": (0.0, 100.0),
+    "coordination": (0.0, 100.0),
+    "capacity": (0.0, 100.0),
+}
+
+
+def natural_bounds(output: str) -> tuple[float, float]:
+    """Natural bounds of an output (``p<k>.`` period prefixes and ``@<year>``
+    series suffixes stripped; unbounded when unknown)."""
+    base = re.sub(r"^p\d+\.", "", output).split("@", 1)[0]
+    return NATURAL_BOUNDS.get(base, (-math.inf, math.inf))
+
+
+def clip_interval(output: str, low: float, high: float) -> tuple[float, float]:
+    """An interval of a mean clipped to the output's natural bounds."""
+    lo, hi = natural_bounds(output)
+    return max(low, lo), min(high, hi)
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
@@ -54,7 +99,8 @@ def seed_variance(
 
 def level_summary(results: pd.DataFrame, factors: list[str], outputs: list[str]) -> pd.DataFrame:
     """Every output by level of every categorical factor (runs of all other
-    factors pooled): n ok, n failed, mean, sd and a 95 % t-interval."""
+    factors pooled): n ok, n failed, mean, sd and a 95 % t-interval (clipped
+    to the output's natural bounds, :data:`NATURAL_BOUNDS`)."""
     rows: list[dict[str, Any]] = []
     for f in factors:
         for level, g in results.groupby(f, sort=False):
@@ -62,6 +108,7 @@ def level_summary(results: pd.DataFrame, factors: list[str], outputs: list[str])
             for o in outputs:
                 vals = ok[o].to_numpy(dtype=float) if o in ok else np.array([])
                 mean, sd, lo, hi = t_interval(vals)
+                lo, hi = clip_interval(o, lo, hi)
                 rows.append({"factor": f, "level": str(level), "output": o,
                              "n": int(np.isfinite(vals).sum()), "n_failed": int((g["status"] != "ok").sum()),
                              "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi})  # fmt: skip
