@@ -214,9 +214,11 @@ def project_round(m: CarbonBudgetModel, plan: PeriodPlan | None, t: int, props: 
         f.retire_outdated(dec.retire)
         u_e = u_enforce[firm[small]]
         enforced = u_e < m.enforcement[cs]
-        deferred = dec.reason == "deferred"
-        overturned = ~dec.approved & ~deferred & ~enforced
-        approved[small] = (dec.approved & ~(refused & enforced)) | overturned
+        # a refusal enforced puts the rules' decision in force: deferred or rejected
+        blocked = refused & enforced
+        deferred = (dec.reason == "deferred") | (blocked & (rule.reason == "deferred"))
+        overturned = ~dec.approved & (dec.reason != "deferred") & ~enforced
+        approved[small] = (dec.approved & ~blocked) | overturned
         for flag, what in ((enforced, "enforced"), (~enforced, "not enforced (built anyway)")):
             sel = small[refused & flag]
             m.events.add_many(t, "project_refused", city[sel], firm[sel], e[sel],
