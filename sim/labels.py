@@ -97,6 +97,26 @@ LABELS: dict[str, tuple[str, str]] = {
     "unit_intensity": ("t CO2 per 10,000 CNY", "吨二氧化碳/万元"),
     "key_firms": ("key energy-using units", "重点用能单位"),
     "diffuse": ("diffuse sector", "分散排放部门"),
+    # ----- sectors (sim/params.py SECTORS, then the diffuse sector)
+    "sector_power": ("power and heat", "电力热力"),
+    "sector_steel": ("steel", "钢铁"),
+    "sector_cement": ("cement", "水泥"),
+    "sector_chemicals": ("chemicals", "化工"),
+    "sector_other_industry": ("other industry", "其他工业"),
+    "sector_diffuse": ("diffuse sector", "分散排放部门"),
+    "total": ("Total", "合计"),
+    "output_bn": ("Output, value added (bn CNY)", "增加值（十亿元）"),
+    "intensity_final": ("Intensity in the final year", "末年碳排放强度"),
+    "intensity_change": ("Intensity change since the base year", "较基年强度变化"),
+    "by_city_sector": (
+        "Emissions by city and sector over the period (Mt)",
+        "分城市、分部门规划期排放（百万吨）",
+    ),
+    "sector_not_recorded": (
+        "By industrial sector: not recorded (this run folder has no sectors.parquet); "
+        "key firms against the diffuse sector",
+        "分行业：未记录（本运行目录没有 sectors.parquet）；以下为重点用能单位与分散排放部门",
+    ),
     # ----- statuses, warnings, packages, grades, dimensions
     "surplus": ("surplus", "盈余"),
     "balance": ("balance", "平衡"),
