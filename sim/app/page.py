@@ -33,7 +33,15 @@ import solara
 
 from sim.app import session as S
 from sim.app.cli import ENV_SCENARIO
-from sim.labels import event_label, tr
+from sim.labels import (
+    choice_label,
+    city_label,
+    detail_label,
+    event_label,
+    param_label,
+    tr,
+    unit_label,
+)
 from sim.params import Param
 from sim.report import figures as F
 
@@ -102,9 +110,28 @@ def set_param(name: str, value: Any) -> None:
     new_session()
 
 
+def _select(label: str, options: dict[Any, str], value: Any, on_value, **kw) -> None:
+    """A select showing ``options``' labels for their values (identifiers stay
+    behind the labels)."""
+    items = [{"text": text, "value": v} for v, text in options.items()]
+    solara.Select(label=label, values=items, value=value, on_value=on_value, **kw)  # type: ignore[arg-type]
+
+
+def _pkg(key: str | None) -> str:
+    """A package's label (``off``: no package)."""
+    return _t("off") if not key or key == "off" else _t(f"pkg_{key}")
+
+
 # ------------------------------------------------------------------ controls
-def _param_text(p: Param) -> str:
-    return f"{p.name} · {p.unit} · {p.bounds_text}"
+def _param_text(p: Param, lg: str) -> str:
+    """The control's label, unit and bounds from its table row, in ``lg``."""
+    if p.type is bool:
+        bounds = " | ".join(choice_label(p.name, b, lg) for b in (True, False))
+    elif p.choices is not None:
+        bounds = " | ".join(choice_label(p.name, c, lg) for c in p.choices)
+    else:
+        bounds = p.bounds_text
+    return " · ".join(x for x in (param_label(p.name, lg), unit_label(p.unit, lg), bounds) if x)
 
 
 @solara.component
@@ -115,16 +142,17 @@ def Control(p: Param, value: Any):
         except ValueError as exc:
             message.set(str(exc))
 
+    lg = lang.value
+    name = param_label(p.name, lg)
     with solara.Column(gap="0px", classes=["cb-control"]):
-        solara.Text(
-            _param_text(p), classes=["cb-param"], style={"font-size": "11px", "color": "#555"}
-        )
+        # the row's key (for scenario files) is the tooltip, not the label
+        solara.HTML(tag="div", unsafe_innerHTML=f'<span class="cb-param" title="{html.escape(p.name)}" '
+                    f'data-param="{html.escape(p.name)}">{html.escape(_param_text(p, lg))}</span>',
+                    style="font-size:11px;color:#555")  # fmt: skip
         if p.type is bool:
-            solara.Checkbox(label=p.name.split(".")[-1], value=bool(value), on_value=on)
+            solara.Checkbox(label=choice_label(p.name, True, lg), value=bool(value), on_value=on)
         elif p.choices is not None:
-            solara.Select(
-                label=p.name.split(".")[-1], values=list(p.choices), value=value, on_value=on
-            )
+            _select(name, {c: choice_label(p.name, c, lg) for c in p.choices}, value, on)
         elif p.low is not None and p.high is not None and p.type is int:
             solara.SliderInt(
                 label="", value=int(value), min=int(p.low), max=int(p.high), on_value=on
@@ -135,9 +163,9 @@ def Control(p: Param, value: Any):
                 label="", value=float(value), min=p.low, max=p.high, step=step, on_value=on
             )
         elif p.type is int:
-            solara.InputInt(label=p.name.split(".")[-1], value=int(value), on_value=on)
+            solara.InputInt(label=name, value=int(value), on_value=on)
         else:
-            solara.InputFloat(label=p.name.split(".")[-1], value=float(value), on_value=on)
+            solara.InputFloat(label=name, value=float(value), on_value=on)
 
 
 @solara.component
@@ -313,7 +341,9 @@ def AccountTable(s: S.Session, v: int):
         _t("adjustment_mt"): rows.adjustment.round(2),
     })  # fmt: skip
     solara.Markdown(f"### {_t('annual_account')} {year}")
-    solara.HTML(tag="div", unsafe_innerHTML=df.to_html(index=False, classes="cb-account"))
+    solara.HTML(
+        tag="div", unsafe_innerHTML=df.to_html(index=False, classes="cb-account", na_rep="–")
+    )
 
 
 def _final_table(accounts: list[dict[str, Any]], title: str) -> None:
@@ -395,16 +425,17 @@ def Decision(s: S.Session, v: int):
 
     with solara.Card(f"{_t('waiting_decision')} — {view.year}", classes=["cb-decision"]):
         solara.Text(
-            f"{_t('reserve_left')}: {view.reserve_left:.2f} · {_t('assump_rule')}: {view.rule}"
+            f"{_t('reserve_left')}: {view.reserve_left:.2f} · {_t('assump_rule')}: "
+            f"{choice_label('accounts.rule', view.rule, lang.value)}"
         )
         for i, c in enumerate(view.cities):
             with solara.Row(classes=["cb-city-decision"], style={"align-items": "center"}):
                 solara.Text(f"{c}: {_t(view.statuses[i]) if view.statuses[i] else '–'} · "
                             f"{_t('accounted_mt')} {view.accounted[i]:.2f} / {_t('held_to_mt')} {view.held_to[i]:.2f}"
                             f" · {_t('suggestion')}: {view.suggested_change[i]:+.2f} Mt, "
-                            f"{_t(view.suggested_packages[i])} · {_t('max_change')} ±{view.max_change[i]:.2f}")  # fmt: skip
-                solara.Select(label=_t("package"), values=["", *S.PACKAGE_CHOICES],
-                              value=state[c]["package"], on_value=setter(c, "package"))  # fmt: skip
+                            f"{_pkg(view.suggested_packages[i])} · {_t('max_change')} ±{view.max_change[i]:.2f}")  # fmt: skip
+                _select(_t("package"), {"": _t("follow_status"), **{k: _pkg(k) for k in S.PACKAGE_CHOICES}},
+                        state[c]["package"], setter(c, "package"))  # fmt: skip
                 shown = state[c]["change"]
                 solara.InputFloat(label=_t("change_mt"),
                                   value=round(float(view.suggested_change[i]), 3) if shown is None else shown,
@@ -423,18 +454,12 @@ def Decision(s: S.Session, v: int):
 @solara.component
 def EventLog(s: S.Session, v: int):
     ev = s.result().events
-    cities = ["", *s.cities, "province"]
-    kinds = ["", *sorted(ev.kind.unique())]
+    lg = lang.value
+    cities = {"": _t("all"), **{c: city_label(c, lg) for c in [*s.cities, "province"]}}
+    kinds = {"": _t("all"), **{k: event_label(k, lg) for k in sorted(ev.kind.unique())}}
     with solara.Row():
-        solara.Select(
-            label=_t("filter_city"),
-            values=cities,
-            value=city_filter.value,
-            on_value=city_filter.set,
-        )
-        solara.Select(
-            label=_t("filter_kind"), values=kinds, value=kind_filter.value, on_value=kind_filter.set
-        )
+        _select(_t("filter_city"), cities, city_filter.value, city_filter.set)
+        _select(_t("filter_kind"), kinds, kind_filter.value, kind_filter.set)
     if city_filter.value:
         ev = ev[ev.city == city_filter.value]
     if kind_filter.value:
@@ -442,8 +467,9 @@ def EventLog(s: S.Session, v: int):
     ev = ev.sort_values("t", kind="stable", ascending=False).head(EVENT_ROWS)
     rows = "".join(
         f"<tr data-kind='{r.kind}' data-city='{r.city}'><td>{r.year} Q{r.quarter}</td>"
-        f"<td>{event_label(str(r.kind), lang.value)}</td><td>{r.city}</td><td>{_num(r.amount)}</td>"
-        f"<td>{_num(r.value)}</td><td>{html.escape(str(r.detail))}</td></tr>"
+        f"<td>{event_label(str(r.kind), lg)}</td><td>{html.escape(city_label(str(r.city), lg))}</td>"
+        f"<td>{_num(r.amount)}</td><td>{_num(r.value)}</td>"
+        f"<td>{html.escape(detail_label(str(r.detail), lg))}</td></tr>"
         for r in ev.itertuples()
     )
     head = "".join(
@@ -454,7 +480,9 @@ def EventLog(s: S.Session, v: int):
 
 
 def _num(x: Any) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.3g}"  # a year stays a year, not 2.02e+03
 
 
 @solara.component
