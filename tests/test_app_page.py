@@ -149,10 +149,11 @@ class Page:
 
     def settle(self) -> None:
         """Wait until every chart shows the state the status line shows."""
-        self.p.wait_for_function(
-            "() => { const v = document.querySelector('.cb-now').dataset.v;"
+        self.p.wait_for_function(  # the status line lists what each chart shows (class:key)
+            "() => { const want = document.querySelector('.cb-now').dataset.charts.split(' ');"
             " const imgs = [...document.querySelectorAll('img.cb-chart')];"
-            " return imgs.length === 5 && imgs.every(i => i.dataset.v === v); }"
+            " return imgs.length === 5 &&"
+            " imgs.every(i => want.includes(i.classList[1] + ':' + i.dataset.k)); }"
         )
 
     def _srcs(self) -> dict[str, str]:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -65,7 +65,7 @@ session: solara.Reactive[S.Session | None] = solara.reactive(None)
 form: solara.Reactive[dict[str, Any]] = solara.reactive({})
 city_filter = solara.reactive("")
 kind_filter = solara.reactive("")
-_lock = threading.Lock()
+_lock = threading.RLock()  # one step or chart drawing at a time (the play loop is a thread)
 
 
 def _t(key: str) -> str:
@@ -93,8 +93,8 @@ def _advance(fn) -> None:
     with _lock:
         t0 = time.perf_counter()
         fn(s)
-        s.result()
-        s.cache["update_ms"] = (time.perf_counter() - t0) * 1000  # step and tables
+        chart_sources(s, lang.value)  # the tables and the charts the page will show
+        s.cache["update_ms"] = (time.perf_counter() - t0) * 1000  # step, tables and charts
     version.set(version.value + 1)
 
 
@@ -245,49 +245,26 @@ def Sidebar():
 
 
 # -------------------------------------------------------------------- charts
-# Fixed margins instead of a layout engine, small PNGs, and a chart is redrawn
-# only when what it shows has changed (the page must update within a quarter
-# step: see the speed test).
+# Each live chart is built once per session and language and then updated in
+# place (sim.report.figures.LiveChart: only the data are redrawn, on a cached
+# background); a chart is redrawn only when what it shows has changed, and an
+# unchanged chart is not sent to the browser again (its element is the same).
 CHART_SIZE = (6.4, 2.9)
 CHART_LEFT = {"cb-barometer": 0.14, "cb-timeline": 0.34}
 
 
-def _axes(cls: str):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=CHART_SIZE, dpi=72)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=CHART_LEFT.get(cls, 0.1), right=0.98, top=0.9, bottom=0.22)
-    return ax
-
-
-def _reuse(ax) -> Any:
-    """Empty ``ax`` of what a figure function draws (lines, images, markers,
-    bars, legend) but keep its axes, ticks and text objects, which are the
-    costly part of a fresh figure; the colour cycle starts again, so the
-    figure function draws the same chart as on a fresh axes."""
-    for a in [*ax.lines, *ax.images, *ax.collections, *ax.patches]:
-        a.remove()
-    ax.containers.clear()  # the bars' containers (the legend reads them)
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
-    ax.set_prop_cycle(None)
-    ax.relim()
-    return ax
-
-
-def _png(cls: str, draw, figs: dict[Any, Any] | None = None) -> str:
-    """The chart as a PNG data URL.  With ``figs`` (a session's store), the
-    chart's figure is kept and redrawn in place on the next update."""
-    lg = lang.value
-    with matplotlib.rc_context(F.use_language(lg)):  # type: ignore[arg-type]
-        kept = None if figs is None else figs.get((cls, lg))
-        fig = draw(_axes(cls) if kept is None else _reuse(kept))
-        if figs is not None:
-            figs[(cls, lg)] = fig.axes[0]
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=72, pil_kwargs={"compress_level": 1})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+def _live(cls: str, s: S.Session, lg: str) -> F.LiveChart:
+    size, left = CHART_SIZE, CHART_LEFT.get(cls, 0.1)
+    periods = s.targets()
+    if cls == "cb-barometer":
+        return F.LiveBarometer(lg, s.cities, periods, size, left)
+    if cls == "cb-progress":
+        return F.LiveProgress(lg, s.cities, periods, size, left)
+    if cls == "cb-intensity":
+        return F.LiveIntensity(lg, s.years, periods, size, left)
+    if cls == "cb-timeline":
+        return F.LiveTimeline(lg, s.cities, s.years, size, left)
+    return F.LiveCost(lg, periods, size, left)
 
 
 def chart_sources(s: S.Session, lg: str) -> dict[str, str]:
@@ -297,29 +274,40 @@ def chart_sources(s: S.Session, lg: str) -> dict[str, str]:
     in_period = int((q.period >= 0).sum())
     n_timeline = int(ev.kind.isin(F.TIMELINE_KINDS).sum())
     specs = {
-        "cb-barometer": (in_period, lambda ax: F.fig_barometer(q, lg, ax=ax)),
-        "cb-progress": (in_period, lambda ax: F.fig_progress(q, lg, ax=ax)),
-        "cb-intensity": (len(a), lambda ax: F.fig_intensity(a, s.targets(), lg, ax=ax)),
-        "cb-timeline": (n_timeline, lambda ax: F.fig_timeline(ev, s.cities, lg, ax=ax)),
-        "cb-cost": (in_period, lambda ax: F.fig_cost(q, lg, ax=ax)),
+        "cb-barometer": (in_period, q),
+        "cb-progress": (in_period, q),
+        "cb-intensity": (len(a), a),
+        "cb-timeline": (n_timeline, ev),
+        "cb-cost": (in_period, q),
     }
     out = {}
-    figs = s.cache.setdefault("figures", {})
-    for cls, (content, draw) in specs.items():
-        key = (cls, lg, content, s.decisions)
-        if key not in s.cache:
-            s.cache = {k: v for k, v in s.cache.items() if k[0] != cls}
-            s.cache[key] = _png(cls, draw, figs)
-        out[cls] = s.cache[key]
+    charts = s.cache.setdefault("figures", {})
+    with _lock:
+        for cls, (content, data) in specs.items():
+            out[cls] = _source(s, charts, cls, lg, (cls, lg, content, s.decisions), data)
     return out
 
 
+def _source(s: S.Session, charts: dict, cls: str, lg: str, key: tuple, data: Any) -> str:
+    """One chart's PNG data URL, drawn in its kept chart only when ``key`` is new."""
+    if key not in s.cache:
+        s.cache = {k: v for k, v in s.cache.items() if k[0] != cls}
+        with matplotlib.rc_context(F.use_language(lg)):  # type: ignore[arg-type]
+            chart = charts.get((cls, lg)) or charts.setdefault((cls, lg), _live(cls, s, lg))
+            png = chart.png(data)
+        s.cache[key] = "data:image/png;base64," + base64.b64encode(png).decode()
+    return s.cache[key]
+
+
+def _chart_key(src: str) -> str:
+    return f"{zlib.crc32(src.encode()):08x}"
+
+
 @solara.component
-def Charts(s: S.Session, v: int):
-    srcs = chart_sources(s, lang.value)
+def Charts(srcs: dict[str, str]):
     with solara.ColumnsResponsive(12, large=6):
         for cls, src in srcs.items():
-            solara.HTML(tag="div", unsafe_innerHTML=f'<img class="cb-chart {cls}" data-v="{v}" '
+            solara.HTML(tag="div", unsafe_innerHTML=f'<img class="cb-chart {cls}" data-k="{_chart_key(src)}" '
                         f'style="max-width:100%" src="{src}">')  # fmt: skip
 
 
@@ -499,10 +487,15 @@ def Main():
     took = s.cache.get("update_ms")
     ms = "" if took is None else f" · {_t('step_time')}: {took:.0f} ms"
     text = html.escape(f"{s.scenario.name} · {status} · t = {s.t}/{s.T}{ms}")
-    solara.HTML(tag="div", unsafe_innerHTML=f'<div class="cb-now" data-v="{v}">{text}</div>')
+    srcs = chart_sources(s, lang.value)
+    keys = " ".join(f"{cls}:{_chart_key(src)}" for cls, src in srcs.items())  # what the charts show
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=f'<div class="cb-now" data-v="{v}" data-charts="{keys}">{text}</div>',
+    )
     Decision(s, v)
     FinalAccount(s, v)
-    Charts(s, v)
+    Charts(srcs)
     AccountTable(s, v)
     solara.Markdown(f"### {_t('event_log')}")
     EventLog(s, v)
