@@ -7,6 +7,10 @@ found on the machine (WenQuanYi, Noto CJK, Source Han, Droid Sans Fallback;
 ``make test`` installs Debian's ``fonts-wqy-microhei`` where apt is available)
 and raises ``RuntimeError`` naming the fix when there is none, instead of
 drawing empty boxes.
+
+The page's five charts are the :class:`LiveChart` classes at the end: built
+once, then updated in place quarter by quarter (the report draws its figures
+once with the ``fig_*`` functions).
 """
 
 from __future__ import annotations
