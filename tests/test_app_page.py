@@ -501,8 +501,9 @@ def test_quarter_step_update_time_on_default(server, browser, capsys):
 
 @pytest.mark.parametrize("lg", ["en", "zh"])
 def test_kept_figures_draw_the_same_charts_as_fresh_ones(lg):
-    """The page redraws each chart in its kept figure (for speed); every
-    quarter, each chart is byte-for-byte the PNG a fresh figure gives."""
+    """The page updates each chart in place (only its data, on a cached
+    background; for speed); every quarter, each chart is byte-for-byte the
+    PNG a freshly built chart gives."""
     from sim.app import page as P
     from sim.app.session import Session
 
