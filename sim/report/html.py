@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.labels import LANGS, event_label, tr
+from sim.labels import LANGS, choice_label, event_label, tr
 from sim.report import figures as F
 
 RUN_FILES = (
@@ -270,7 +270,7 @@ def _assumptions(manifest: dict[str, Any], lang: str) -> str:
         [tr("assump_province", lang), sc["province"]["name"]],
         [tr("assump_seed", lang), manifest["seed"]],
         [tr("assump_regime", lang), f"{manifest['regime']} ({tr(manifest['regime'], lang)})"],
-        [tr("assump_rule", lang), sc["accounts"]["rule"]],
+        [tr("assump_rule", lang), f"{sc['accounts']['rule']} ({choice_label('accounts.rule', sc['accounts']['rule'], lang)})"],
         [tr("assump_overrides", lang), ", ".join(f"{k} = {v}" for k, v in overrides.items()) or tr("none_text", lang)],
         [tr("assump_version", lang), ", ".join(f"{k} {v}" for k, v in ver.items())],
         [tr("assump_commit", lang), manifest.get("git_commit") or "–"],
