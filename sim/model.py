@@ -394,8 +394,9 @@ class CarbonBudgetModel(mesa.Model):
         rec["emissions"][t] = e_f + e_d
         rec["emissions_firms"][t] = e_f
         rec["emissions_diffuse"][t] = e_d
-        self.q_sector["emissions"][t] = f.by_city_sector(f.emissions)
-        self.q_sector["gdp"][t] = f.by_city_sector(f.Q) / 4
+        cs, n = f.city * len(SECTORS) + f.sector, self.C * len(SECTORS)  # by city x sector
+        self.q_sector["emissions"][t].flat = np.bincount(cs, weights=f.emissions, minlength=n)
+        self.q_sector["gdp"][t].flat = np.bincount(cs, weights=f.Q, minlength=n) / 4
         rec["electricity"][t] = el
         rec["restriction"][t] = np.divide(
             lost, potential, out=np.zeros(self.C), where=potential > 0

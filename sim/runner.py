@@ -258,9 +258,10 @@ def sector_frame(model: CarbonBudgetModel) -> pd.DataFrame:
         "sector": np.tile(np.array(SECTOR_NAMES, dtype=object), Y * (C + 1)),
         **cols,
     })  # fmt: skip
-    df["intensity"] = df.emissions / df.gdp.where(df.gdp > 0) * INTENSITY_T_PER_10K
-    for col in ("city", "sector"):
-        df[col] = df[col].astype(str)
+    e, g = cols["emissions"], cols["gdp"]
+    df["intensity"] = (
+        np.divide(e, g, out=np.full(len(e), np.nan), where=g > 0) * INTENSITY_T_PER_10K
+    )
     return df
 
 
