@@ -286,7 +286,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(summary_text(result))
     figures = "" if args.no_plots else ", figures/overview.png"
     print(f"outputs: {out}/ (manifest.json, quarterly.parquet, annual.parquet, events.parquet, monitoring.parquet, "
-          f"final_account.json{figures})")  # fmt: skip
+          f"final_account.json, sectors.parquet{figures})")  # fmt: skip
     return 0
 
 

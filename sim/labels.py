@@ -10,6 +10,9 @@ languages, so a label can never silently fall back to English.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 LANGS = ("en", "zh")
 
 # key -> (English, 中文)
@@ -97,6 +100,26 @@ LABELS: dict[str, tuple[str, str]] = {
     "unit_intensity": ("t CO2 per 10,000 CNY", "吨二氧化碳/万元"),
     "key_firms": ("key energy-using units", "重点用能单位"),
     "diffuse": ("diffuse sector", "分散排放部门"),
+    # ----- sectors (sim/params.py SECTORS, then the diffuse sector)
+    "sector_power": ("power and heat", "电力热力"),
+    "sector_steel": ("steel", "钢铁"),
+    "sector_cement": ("cement", "水泥"),
+    "sector_chemicals": ("chemicals", "化工"),
+    "sector_other_industry": ("other industry", "其他工业"),
+    "sector_diffuse": ("diffuse sector", "分散排放部门"),
+    "total": ("Total", "合计"),
+    "output_bn": ("Output, value added (bn CNY)", "增加值（十亿元）"),
+    "intensity_final": ("Intensity in the final year", "末年碳排放强度"),
+    "intensity_change": ("Intensity change since the base year", "较基年强度变化"),
+    "by_city_sector": (
+        "Emissions by city and sector over the period (Mt)",
+        "分城市、分部门规划期排放（百万吨）",
+    ),
+    "sector_not_recorded": (
+        "By industrial sector: not recorded (this run folder has no sectors.parquet); "
+        "key firms against the diffuse sector",
+        "分行业：未记录（本运行目录没有 sectors.parquet）；以下为重点用能单位与分散排放部门",
+    ),
     # ----- statuses, warnings, packages, grades, dimensions
     "surplus": ("surplus", "盈余"),
     "balance": ("balance", "平衡"),
@@ -275,6 +298,155 @@ LABELS: dict[str, tuple[str, str]] = {
     "stage_accounts": ("annual final accounts", "年度决算"),
     "quality_by_stage": ("Quality by stage of the cycle", "分阶段质量评价"),
     "stage": ("Stage", "阶段"),
+    # ----- the page's controls: one label per parameter row of session.CONTROL_GROUPS
+    # (p_<parameter>; the package strengths are named by package and instrument)
+    "p_regime.name": ("Governance regime", "治理模式"),
+    "p_monitoring.surplus_threshold": ("Surplus threshold", "盈余阈值"),
+    "p_monitoring.overrun_threshold": ("Overrun threshold", "超支阈值"),
+    "p_monitoring.red_threshold": ("Red warning threshold", "红色预警阈值"),
+    "p_accounts.adjust_threshold": (
+        "Deviation that triggers re-spreading (threshold rule)",
+        "触发重新分摊的偏差（阈值规则）",
+    ),
+    "p_accounts.rule": ("Adjustment rule", "逐年调整规则"),
+    "p_accounts.bank_rate": ("Share of a surplus carried over", "盈余结转比例（结转规则）"),
+    "p_accounts.borrow_cap": ("Largest share a deficit may borrow", "赤字最大预借比例（结转规则）"),
+    "p_accounts.adjust_cap": (
+        "Largest change of a remaining year's target",
+        "剩余年度目标最大调整幅度",
+    ),
+    "p_monitoring.stat_lag_quarters": (
+        "Publication lag of official statistics",
+        "官方统计发布时滞",
+    ),
+    "p_monitoring.stat_error": ("Error of official city statistics", "城市官方统计误差"),
+    "p_monitoring.fast_lag_quarters": ("Lag of the fast estimate", "碳排放快算时滞"),
+    "p_monitoring.fast_noise": ("Noise of the fast estimate's data", "快算数据误差"),
+    "p_plan.weight_grandfathering": ("Weight of historic emissions", "历史排放权重（祖父法）"),
+    "p_plan.weight_intensity": ("Weight of the intensity target", "强度目标权重"),
+    "p_plan.weight_equality": ("Weight of population (equality)", "人口权重（公平原则）"),
+    "p_plan.weight_efficiency": (
+        "Weight of benchmark intensity (efficiency)",
+        "基准强度权重（效率原则）",
+    ),
+    "p_plan.weight_potential": ("Weight of abatement potential", "减排潜力权重"),
+    "p_plan.reserve_share": ("Share of the budget held in reserve", "预留指标占碳预算比例"),
+    "p_trading.enabled": ("Inter-city budget trading", "碳预算指标交易"),
+    "p_trading.volume_cap": (
+        "Largest yearly trade (share of the target)",
+        "年度最大交易量（占目标比例）",
+    ),
+    "p_trading.penalty_price": ("Buyer's reservation price", "买方保留价格"),
+    "p_trading.seller_margin": ("Share of a surplus a seller keeps", "卖方保留的盈余比例"),
+    "pkg_surplus": ("Surplus package", "盈余政策包"),
+    "pkg_balance": ("Balance package", "平衡政策包"),
+    "pkg_overrun_orange": ("Overrun package (orange warning)", "超支政策包（橙色预警）"),
+    "pkg_overrun_red": ("Overrun package (red warning)", "超支政策包（红色预警）"),
+    "inst_project_assessment": ("project carbon assessment", "固定资产投资项目碳排放评价"),
+    "inst_regional_restriction": ("regional approval restriction", "区域限批"),
+    "inst_capacity_replacement": ("capacity replacement", "产能等量/减量置换"),
+    "inst_phase_out": ("phase-out of outdated capacity", "落后产能淘汰"),
+    "inst_production_restriction": ("production restriction", "限产、有序用电"),
+    "inst_abatement_subsidy": ("abatement subsidy", "降碳项目资金补助"),
+    "inst_green_finance": ("green finance", "绿色金融"),
+    "inst_differentiated_pricing": ("differentiated pricing", "差别化价格"),
+    "inst_punitive_pricing": ("punitive pricing", "惩罚性价格"),
+    "inst_barometer": ("budget execution barometer", "碳预算执行晴雨表"),
+    "inst_public_naming": ("public naming of progress", "节能降碳成效晾晒（约谈）"),
+    "inst_green_list": ("green enterprise list", "绿色企业名单"),
+    "u_share": ("share", "比例"),
+    "u_weight": ("weight", "权重"),
+    "u_strength": ("strength", "力度"),
+    "u_quarters": ("quarters", "季度"),
+    "u_CNY/t": ("CNY/t", "元/吨"),
+    "rule_fixed": ("fixed targets", "固定目标"),
+    "rule_carryover": ("carry-over (bank and borrow)", "结转（盈余结转、赤字预借）"),
+    "rule_threshold": ("re-spread above a threshold", "超过阈值时重新分摊"),
+    "rule_rebase": ("re-base every year", "逐年重新分摊"),
+    "true": ("on", "开启"),
+    "false": ("off", "关闭"),
+    # ----- identifiers inside event details (see detail_label)
+    "beh_compliant": ("compliant city", "守规型城市"),
+    "beh_growth_first": ("growth-first city", "增长优先型城市"),
+    "beh_strategic": ("strategic city", "策略型城市"),
+    "why_no_room": ("no room left in the budget", "碳预算空间不足"),
+    "why_regional_restriction": ("regional approval restriction", "区域限批"),
+    "why_no_replacement": ("no capacity to replace", "无可置换产能"),
+    "why_reserve": ("reserve cannot hold it", "预留指标不足"),
+    "why_strategic_value": ("failed strategic-value check", "未通过战略价值审查"),
+    "why_refused": ("refused by the province", "省级未予批准"),
+    "scen_business_as_usual": ("business as usual", "基准情景"),
+    "scen_target_low_growth": ("target-oriented, low growth", "目标导向情景（低增长）"),
+    "scen_target_base_growth": ("target-oriented, base growth", "目标导向情景（基准增长）"),
+    "scen_target_high_growth": ("target-oriented, high growth", "目标导向情景（高增长）"),
+    "shape_path": ("along the target path", "沿目标路径"),
+    "shape_flat": ("flat", "平均分布"),
+    "shape_front_loaded": ("front-loaded", "前重后轻"),
+    "horiz_firms": ("to key firms", "分配至重点用能单位"),
+    "horiz_sectors": ("to sectors", "分配至行业"),
+    "reason_major_project": ("major project", "重大项目"),
+    "reason_shock": ("shock", "冲击"),
+    "reason_data_revision": ("data revision", "数据修订"),
+    "reason_growth_above_forecast": ("growth above forecast", "增长高于预测"),
+    "reason_none_stated": ("none stated", "未说明"),
+    "d_published": ("published; fast model refitted", "已发布；快算模型重新拟合"),
+    "d_assessment_passed": ("carbon assessment passed", "通过碳排放评价"),
+    "d_no_assessment": ("no carbon assessment", "未经碳排放评价"),
+    "d_assessment_failed": (
+        "failed the carbon assessment, built anyway (weak enforcement)",
+        "未通过碳排放评价，仍然建设（执行不力）",
+    ),
+    "d_refusal_enforced": (
+        "approved by the city beyond the assessment rules; refusal enforced",
+        "城市超出评价规则审批；省级否决已执行",
+    ),
+    "d_refusal_not_enforced": (
+        "approved by the city beyond the assessment rules; refusal not enforced (built anyway)",
+        "城市超出评价规则审批；省级否决未执行（仍然建设）",
+    ),
+    "d_appeal": ("appeal granted from reserve", "申诉获批，由预留指标增补"),
+    "d_projected_excess": (
+        "projected five-year total above the budget",
+        "预计五年排放总量超出碳预算",
+    ),
+    "d_listed": ("separately listed quota from the provincial reserve", "由省级预留指标单列"),
+    "d_trade": (
+        "quota bought (+) / sold (-) at the clearing price",
+        "按出清价格买入（+）/卖出（−）指标",
+    ),
+    "d_listed_at_account": (
+        "granted from the reserve at the annual account",
+        "年度决算时由预留指标下达",
+    ),
+    "d_rebased": (
+        "remaining targets re-based on the published official base year",
+        "按已发布的官方基年数据校准剩余目标",
+    ),
+    "d_campaign": (
+        "emergency production restriction sized to the visible gap",
+        "按可见缺口实施紧急限产",
+    ),
+    "d_infeasible": (
+        "no target-oriented scenario is feasible within the largest policy cut; "
+        "the lowest-growth one is used",
+        "在最大政策减排幅度内无可行的目标导向情景；采用最低增长情景",
+    ),
+    "d_switch": ("{0} -> {1}", "由{0}转为{1}"),
+    "d_status": ("{0} ({1})", "{0}（晴雨表{1}）"),
+    "d_adjusted": ("{0}: remaining targets changed", "{0}：剩余年度目标已调整"),
+    "d_base_year": (
+        "base year {0} estimated; last fully known year {1}",
+        "基年 {0} 为估算；最近完整数据年份 {1}",
+    ),
+    "d_scenario": (
+        "{0}: feasible: {1}, final-year cut below BAU {2}",
+        "{0}：可行：{1}，末年较基准情景减排 {2}",
+    ),
+    "d_plan_budget": ("{0}, annual shape {1}", "{0}，年度分布：{1}"),
+    "d_offset": (
+        "no listed quota ({0}); phased offset by retiring outdated capacity",
+        "未获单列指标（{0}）；通过淘汰落后产能分期抵消",
+    ),
 }
 
 
@@ -292,3 +464,96 @@ def event_label(kind: str, lang: str = "en") -> str:
     if key in LABELS:
         return tr(key, lang)
     return kind if lang == "en" else f"{tr('ev_other', lang)}（{kind}）"
+
+
+# --------------------------------------------------------------- the page
+def param_label(name: str, lang: str = "en") -> str:
+    """The human name of a parameter row shown as a control: ``p_<name>``, or
+    for a package strength ``package.<key>.<instrument>`` the package's and the
+    instrument's names; ``KeyError`` for a row without a label."""
+    parts = name.split(".")
+    if parts[0] == "package" and len(parts) == 3:
+        return f"{tr('pkg_' + parts[1], lang)}: {tr('inst_' + parts[2], lang)}"
+    return tr(f"p_{name}", lang)
+
+
+def unit_label(unit: str, lang: str = "en") -> str:
+    """A unit of the parameter table in ``lang`` (empty for dimensionless)."""
+    return "" if unit in ("", "-") else tr(f"u_{unit}", lang)
+
+
+CHOICE_PREFIX = {"regime.name": "", "accounts.rule": "rule_"}
+
+
+def choice_label(name: str, choice: Any, lang: str = "en") -> str:
+    """The label of one choice of a parameter (a regime, a rule, on/off)."""
+    if isinstance(choice, bool):
+        return tr("true" if choice else "false", lang)
+    return tr(CHOICE_PREFIX.get(name, "choice_") + str(choice), lang)
+
+
+def city_label(city: str, lang: str = "en") -> str:
+    """City names are scenario data and stay as given; the pseudo-city
+    ``province`` is a label."""
+    return tr("province", lang) if city == "province" else city
+
+
+# Identifiers that appear inside event details (sim/model.py, sim/agents):
+# statuses, packages, warning colours, behaviours, rules, reasons, the
+# planning scenarios, annual shapes, dual-control modes.
+_TOKENS: dict[str, str] = {
+    **{k: k for k in ("surplus", "balance", "overrun", "overrun_orange", "overrun_red", "off",
+                      "green", "orange", "red")},
+    **{k: f"beh_{k}" for k in ("compliant", "growth_first", "strategic")},
+    **{k: f"rule_{k}" for k in ("fixed", "carryover", "threshold", "rebase")},
+    **{k: f"why_{k}" for k in ("no_room", "regional_restriction", "no_replacement")},
+    **{k: f"scen_{k}" for k in ("business_as_usual", "target_low_growth", "target_base_growth",
+                                "target_high_growth")},
+    **{k: f"shape_{k}" for k in ("path", "flat", "front_loaded")},
+    **{k: f"mode_{k}" for k in ("intensity", "total", "dual")},
+    **{k: f"horiz_{k}" for k in ("firms", "sectors")},
+    **{k.replace("_", " "): f"reason_{k}" for k in ("major_project", "shock", "data_revision",
+                                                  "growth_above_forecast", "none_stated")},
+    "reserve cannot hold it": "why_reserve",
+    "failed strategic-value check": "why_strategic_value",
+    "refused by the province": "why_refused",
+    "True": "yes",
+    "False": "no",
+}  # fmt: skip
+_FIXED = {LABELS[k][0]: k for k in LABELS if k.startswith("d_") and "{" not in LABELS[k][0]}
+_FIXED[
+    "no target-oriented scenario is feasible within plan.max_policy_cut; the lowest-growth one is used"
+] = "d_infeasible"  # noqa: E501
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), k)
+    for p, k in (
+        (r"(\w+) -> (\w+)", "d_switch"),
+        (r"(\w+) \((\w+)\)", "d_status"),
+        (r"(\w+): remaining targets changed", "d_adjusted"),
+        (r"base year (\d+) estimated; last fully known year (\d+)", "d_base_year"),
+        (r"(\w+): feasible=(True|False), final-year cut below BAU (\S+)", "d_scenario"),
+        (r"(\w+) mode, shape (\w+)", "d_plan_budget"),
+        (r"no listed quota \(([^)]*)\); phased offset by retiring outdated capacity", "d_offset"),
+    )
+)
+
+
+def _token(word: str, lang: str) -> str:
+    key = _TOKENS.get(word)
+    return word if key is None else tr(key, lang)
+
+
+def detail_label(detail: str, lang: str = "en") -> str:
+    """An event's detail text in ``lang``: the model's fixed phrases and
+    templates translated, the identifiers in them (statuses, packages, rules,
+    behaviours, reasons, ...) named by their labels; numbers kept.  A detail
+    the table does not know is shown as it is."""
+    if detail in _FIXED:
+        return tr(_FIXED[detail], lang)
+    if detail in _TOKENS:
+        return _token(detail, lang)
+    for pattern, key in _PATTERNS:
+        m = pattern.fullmatch(detail)
+        if m:
+            return tr(key, lang).format(*(_token(g, lang) for g in m.groups()))
+    return detail

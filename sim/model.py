@@ -122,6 +122,8 @@ class CarbonBudgetModel(mesa.Model):
         self.q_warning = np.zeros((self.T, self.C), dtype=np.int8)
         self.q_package = np.zeros((self.T, self.C), dtype=np.int64)
         self.q_estimate_first = np.full((self.T, self.C), np.nan)
+        # key firms by city x sector (quarters x cities x sectors): emissions (Mt), output (bn CNY)
+        self.q_sector = {k: np.zeros((self.T, self.C, len(SECTORS))) for k in ("emissions", "gdp")}
         self._period_start = {
             4 * (p["start_year"] - self.first_year): i for i, p in enumerate(scenario.periods)
         }
@@ -396,6 +398,9 @@ class CarbonBudgetModel(mesa.Model):
         rec["emissions"][t] = e_f + e_d
         rec["emissions_firms"][t] = e_f
         rec["emissions_diffuse"][t] = e_d
+        cs, n = f.city * len(SECTORS) + f.sector, self.C * len(SECTORS)  # by city x sector
+        self.q_sector["emissions"][t].flat = np.bincount(cs, weights=f.emissions, minlength=n)
+        self.q_sector["gdp"][t].flat = np.bincount(cs, weights=f.Q, minlength=n) / 4
         rec["electricity"][t] = el
         rec["restriction"][t] = np.divide(
             lost, potential, out=np.zeros(self.C), where=potential > 0

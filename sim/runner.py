@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.model import QUARTER_FIELDS, CarbonBudgetModel
 from sim.monitoring import STATUS_CODES
+from sim.params import SECTORS
 from sim.policies.packages import ALL_KEYS, WARNING_COLOURS
 from sim.scenario import Scenario
 from sim.stages.final_account import final_account
@@ -38,6 +39,7 @@ class RunResult:
     events: pd.DataFrame
     monitoring: pd.DataFrame
     final_accounts: list[dict[str, Any]] = field(default_factory=list)
+    sectors: pd.DataFrame | None = None  # year x city x sector (sector_frame)
 
     @property
     def final_account(self) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def run(scenario: Scenario, seed: int = 0, *, regime: str | None = None,
 def collect(model: CarbonBudgetModel, cf: Counterfactual | None = None) -> RunResult:
     accounts = [final_account(model, p, cf) for p in model.plans if p.end_t < model.t]
     return RunResult(model.sc, model.seed, model.regime.name, quarterly_frame(model), annual_frame(model),
-                     model.events.to_frame(), monitoring_frame(model), accounts)  # fmt: skip
+                     model.events.to_frame(), monitoring_frame(model), accounts, sector_frame(model))  # fmt: skip
 
 
 def _period_of_quarter(model: CarbonBudgetModel) -> np.ndarray:
@@ -231,6 +233,35 @@ def annual_frame(model: CarbonBudgetModel) -> pd.DataFrame:
         **{k: v.ravel() for k, v in cols.items()},
         "status": status.ravel().astype(str),
     })  # fmt: skip
+    return df
+
+
+SECTOR_NAMES = (*SECTORS, "diffuse")
+
+
+def sector_frame(model: CarbonBudgetModel) -> pd.DataFrame:
+    """One row per year x (cities + province) x sector (the key firms of each
+    industrial sector, then the diffuse sector): yearly emissions (Mt), output
+    (value added, bn CNY) and intensity (t CO2 per 10,000 CNY); complete years."""
+    Y, C = model.t // 4, model.C
+    S = len(SECTOR_NAMES)
+    cols = {}
+    for k, diffuse in (("emissions", "emissions_diffuse"), ("gdp", "gdp_diffuse")):
+        q = np.concatenate([model.q_sector[k][: 4 * Y], model.q[diffuse][: 4 * Y, :, None]], axis=2)
+        y = q.reshape(Y, 4, C, S).sum(axis=1)  # years x cities x sectors
+        cols[k] = np.concatenate([y, y.sum(axis=1, keepdims=True)], axis=1).ravel()
+    per = _period_of_quarter(model)[: 4 * Y : 4]
+    df = pd.DataFrame({
+        "year": np.repeat(model.first_year + np.arange(Y), (C + 1) * S),
+        "period": np.repeat(per, (C + 1) * S),
+        "city": np.tile(np.repeat(np.array([*model.sc.city_names, "province"], dtype=object), S), Y),
+        "sector": np.tile(np.array(SECTOR_NAMES, dtype=object), Y * (C + 1)),
+        **cols,
+    })  # fmt: skip
+    e, g = cols["emissions"], cols["gdp"]
+    df["intensity"] = (
+        np.divide(e, g, out=np.full(len(e), np.nan), where=g > 0) * INTENSITY_T_PER_10K
+    )
     return df
 
 
@@ -423,7 +454,7 @@ def replace_folder(out: str | Path, fill: Callable[[Path], None], marker: str,
 
 
 RUN_FILES = ("manifest.json", "quarterly.parquet", "annual.parquet", "events.parquet",
-             "monitoring.parquet", "final_account.json")  # fmt: skip
+             "monitoring.parquet", "final_account.json", "sectors.parquet")  # fmt: skip
 
 
 def write_run(result: RunResult, out: str | Path, *, figures: bool = False) -> Path:
@@ -442,7 +473,10 @@ def write_run(result: RunResult, out: str | Path, *, figures: bool = False) -> P
             "regime": result.regime,
             "versions": versions(),
             "git_commit": git_commit(),
-            "files": [*RUN_FILES, *(["figures/overview.png"] if figures else [])],
+            "files": [
+                *(f for f in RUN_FILES if f != "sectors.parquet" or result.sectors is not None),
+                *(["figures/overview.png"] if figures else []),
+            ],  # fmt: skip
         }
         (tmp / "manifest.json").write_text(
             json.dumps(_clean(manifest), indent=2, default=_json_default) + "\n"
@@ -451,6 +485,8 @@ def write_run(result: RunResult, out: str | Path, *, figures: bool = False) -> P
         result.annual.to_parquet(tmp / "annual.parquet", index=False)
         result.events.to_parquet(tmp / "events.parquet", index=False)
         result.monitoring.to_parquet(tmp / "monitoring.parquet", index=False)
+        if result.sectors is not None:
+            result.sectors.to_parquet(tmp / "sectors.parquet", index=False)
         fa = {"periods": result.final_accounts}
         (tmp / "final_account.json").write_text(
             json.dumps(_clean(fa), indent=2, default=_json_default) + "\n"

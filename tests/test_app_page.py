@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 import pytest
 
 from sim.app.session import control_params
+from sim.labels import param_label, tr, unit_label
 from sim.scenario import load_scenario
 
 pytestmark = pytest.mark.slow
@@ -148,10 +149,11 @@ class Page:
 
     def settle(self) -> None:
         """Wait until every chart shows the state the status line shows."""
-        self.p.wait_for_function(
-            "() => { const v = document.querySelector('.cb-now').dataset.v;"
+        self.p.wait_for_function(  # the status line lists what each chart shows (class:key)
+            "() => { const want = document.querySelector('.cb-now').dataset.charts.split(' ');"
             " const imgs = [...document.querySelectorAll('img.cb-chart')];"
-            " return imgs.length === 5 && imgs.every(i => i.dataset.v === v); }"
+            " return imgs.length === 5 &&"
+            " imgs.every(i => want.includes(i.classList[1] + ':' + i.dataset.k)); }"
         )
 
     def _srcs(self) -> dict[str, str]:
@@ -236,7 +238,12 @@ def test_page_offline_controls_match_table(server, browser, shots):
         assert controls.count() == len(want)
         for i, p in enumerate(want):
             c = controls.nth(i)
-            assert c.locator(".cb-param").inner_text() == f"{p.name} · {p.unit} · {p.bounds_text}"
+            label = c.locator(".cb-param")  # the row's label, unit and bounds; its key as tooltip
+            assert label.get_attribute("data-param") == label.get_attribute("title") == p.name
+            text = label.inner_text()
+            assert text.startswith(param_label(p.name, "en")) and unit_label(p.unit, "en") in text
+            if p.low is not None:
+                assert text.endswith(p.bounds_text), (p.name, text)
             slider = c.locator("[role=slider]")
             if slider.count():
                 assert float(slider.get_attribute("aria-valuemin")) == pytest.approx(p.low), p.name
@@ -299,7 +306,7 @@ def test_changed_control_changes_run(server, browser):
         base = pg.charts()
         # click a generated slider near its maximum: the run starts anew with that value
         ctl = pg.p.locator(
-            ".cb-control", has=pg.p.locator(".cb-param", has_text="plan.reserve_share ·")
+            ".cb-control", has=pg.p.locator(".cb-param[data-param='plan.reserve_share']")
         )
         if not ctl.count():
             pg.p.locator(".v-expansion-panel-header", has_text="Reserve").first.click()
@@ -314,6 +321,62 @@ def test_changed_control_changes_run(server, browser):
         pg.wait_changed(base, ["cb-barometer", "cb-progress"])
         # back to the table default: the same run as before (determinism through the page)
         pg.reset()
+    finally:
+        pg.close()
+
+
+IDENTIFIER = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+\.[a-z_.]+\b")  # snake_case, dotted keys
+# Latin words a Chinese page may show: scenario and city names (scenario data),
+# units and symbols, the language switch, Solara's footer
+ZH_LATIN = {"tiny", "Mt", "Q", "t", "ms", "EN", "ZH", "This", "website", "runs", "on", "Solara"}
+
+
+def _no_identifier(text: str, lg: str, where: str) -> None:
+    names = [p.name for ps in control_params().values() for p in ps]
+    assert not IDENTIFIER.findall(text), (lg, where, IDENTIFIER.findall(text)[:10])
+    assert not [n for n in names if n in text], (lg, where)
+    if lg == "zh":  # every glossary term (status, package, event kind, ...) in Chinese
+        latin = (
+            set(re.findall(r"[A-Za-z]+", text)) - ZH_LATIN - set(load_scenario("tiny").city_names)
+        )
+        assert not latin, (where, sorted(latin))
+
+
+def test_page_shows_labels_not_identifiers(server, browser):
+    """In both languages, every control, event kind, detail, status and package
+    on the page is named by its label (sim/labels.py), never by its key."""
+    pg = Page(browser, server["url"])
+    try:
+        pg.reset()
+        pg.step_years(6)  # through two annual accounts: events of most kinds
+        for i, lg in ((1, "zh"), (0, "en")):
+            pg.p.locator(".cb-lang button").nth(i).click()
+            pg.p.wait_for_selector(f"text={tr('event_log', lg)}")
+            for header in pg.p.locator(".v-expansion-panel-header").all():
+                if header.get_attribute("aria-expanded") != "true":
+                    header.click()
+            pg.p.wait_for_timeout(500)
+            assert pg.p.locator(".cb-param").count() == sum(map(len, control_params().values()))
+            _no_identifier(pg.p.inner_text("body"), lg, "watch")
+        # play mode: the annual decision with the rule's suggestion, in Chinese
+        pg.p.locator(".cb-lang button").nth(1).click()
+        pg.p.wait_for_selector(f"text={tr('event_log', 'zh')}")
+        pg.p.locator(".cb-mode button").nth(1).click()
+        pg.wait_t(0)
+        while True:
+            pg.p.wait_for_function(  # settled: a decision to take, or a step to make
+                "() => document.querySelector('.cb-decision') || "
+                "!document.querySelector('.cb-step-year').disabled"
+            )
+            if pg.p.locator(".cb-decision").count():
+                break
+            pg.step_years(1)
+        pg.p.wait_for_timeout(500)
+        _no_identifier(pg.p.inner_text(".cb-decision"), "zh", "decision")
+        _no_identifier(pg.p.inner_text("body"), "zh", "play")
+        pg.p.locator(".cb-lang button").nth(0).click()
+        pg.p.locator(".cb-mode button").nth(0).click()
+        pg.wait_t(0)
     finally:
         pg.close()
 
@@ -438,8 +501,9 @@ def test_quarter_step_update_time_on_default(server, browser, capsys):
 
 @pytest.mark.parametrize("lg", ["en", "zh"])
 def test_kept_figures_draw_the_same_charts_as_fresh_ones(lg):
-    """The page redraws each chart in its kept figure (for speed); every
-    quarter, each chart is byte-for-byte the PNG a fresh figure gives."""
+    """The page updates each chart in place (only its data, on a cached
+    background; for speed); every quarter, each chart is byte-for-byte the
+    PNG a freshly built chart gives."""
     from sim.app import page as P
     from sim.app.session import Session
 

@@ -169,3 +169,37 @@ def test_app_command_bad_input_is_one_line(capsys):
     assert "no_such_scenario" in err and len(err.strip().splitlines()) == 1
     assert main(["app", "tiny", "--port", "0"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+IDENT = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+\.[a-z_.]+\b")  # snake_case, dotted keys
+
+
+def test_every_control_and_choice_has_a_label_in_both_languages():
+    from sim.labels import choice_label, param_label, unit_label
+
+    for p in (p for ps in control_params().values() for p in ps):
+        for lg in ("en", "zh"):
+            name = param_label(p.name, lg)  # KeyError: a control without a label
+            assert name and not IDENT.search(name) and p.name not in name, (p.name, lg)
+            unit_label(p.unit, lg)
+            for c in (True, False) if p.type is bool else p.choices or ():
+                label = choice_label(p.name, c, lg)
+                assert label and not IDENT.search(label), (p.name, c, lg)
+        zh = param_label(p.name, "zh")
+        assert re.search(r"[\u4e00-\u9fff]", zh) and zh != param_label(p.name, "en"), p.name
+
+
+@pytest.mark.parametrize("regime", ["budget", "traditional"])
+def test_event_details_are_translated_without_identifiers(default, regime):
+    """Every detail the model writes in a `default` run reads in both
+    languages with its identifiers (statuses, packages, rules, behaviours,
+    reasons, scenarios) named by their labels; in Chinese it is Chinese."""
+    from sim.labels import detail_label
+    from sim.runner import run
+
+    details = set(run(default, 0, regime=regime, counterfactual=False).events.detail.astype(str))
+    assert len(details) > 15
+    for d in details - {""}:
+        for lg in ("en", "zh"):
+            assert not IDENT.search(detail_label(d, lg)), (d, lg)
+        assert re.search(r"[\u4e00-\u9fff]", detail_label(d, "zh")), d

@@ -96,3 +96,41 @@ def test_report_cli_and_bad_input(run_dir, tmp_path, capsys):
     assert not (tmp_path / "x.html").exists()
     assert main(["report", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_sector_accounting_in_run_folder_and_report(run_dir, tiny_run, tmp_path):
+    import json
+    import shutil
+
+    import pandas as pd
+
+    from sim.runner import SECTOR_NAMES
+
+    s = pd.read_parquet(run_dir / "sectors.parquet")
+    assert "sectors.parquet" in json.loads((run_dir / "manifest.json").read_text())["files"]
+    assert list(dict.fromkeys(s.sector)) == list(SECTOR_NAMES)
+    # the sectors add up to the annual table, city by city and year by year
+    tot = s.groupby(["year", "city"], sort=False)[["emissions", "gdp"]].sum().reset_index()
+    m = tiny_run.annual.merge(tot, on=["year", "city"], suffixes=("", "_s"))
+    assert len(m) == len(tiny_run.annual)
+    assert (m.emissions - m.emissions_s).abs().max() < 1e-9
+    assert (m.gdp - m.gdp_s).abs().max() < 1e-9
+    fa = tiny_run.final_account
+    per = s[(s.city == "province") & s.year.between(fa["start_year"], fa["end_year"])]
+    steel = per[per.sector == "steel"].emissions.sum()
+    for lang in ("en", "zh"):
+        body = re.sub(r"(<[^>]+>)+", "|", write_report(run_dir, lang).read_text(encoding="utf-8"))
+        sec = body[body.index(tr("sec_by_sector", lang)) : body.index(tr("sec_annual", lang))]
+        for name in SECTOR_NAMES:  # every sector by its translated name, never its identifier
+            assert f"|{tr(f'sector_{name}', lang)}|" in sec, (lang, name)
+        assert f"|{tr('sector_steel', lang)}|{steel:.1f}|" in sec
+        assert not re.search(r"\b(other_industry|chemicals|cement)\b", sec if lang == "zh" else "")
+        assert tr("sector_not_recorded", lang) not in body
+    # a run folder written before sectors.parquet existed: the report still works and says so
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    (old / "sectors.parquet").unlink()
+    for lang in ("en", "zh"):
+        text = write_report(old, lang).read_text(encoding="utf-8")
+        assert tr("sector_not_recorded", lang) in text
+        assert tr("key_firms", lang) in text and tr("sector_steel", lang) not in text

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +33,15 @@ import solara
 
 from sim.app import session as S
 from sim.app.cli import ENV_SCENARIO
-from sim.labels import event_label, tr
+from sim.labels import (
+    choice_label,
+    city_label,
+    detail_label,
+    event_label,
+    param_label,
+    tr,
+    unit_label,
+)
 from sim.params import Param
 from sim.report import figures as F
 
@@ -57,7 +65,7 @@ session: solara.Reactive[S.Session | None] = solara.reactive(None)
 form: solara.Reactive[dict[str, Any]] = solara.reactive({})
 city_filter = solara.reactive("")
 kind_filter = solara.reactive("")
-_lock = threading.Lock()
+_lock = threading.RLock()  # one step or chart drawing at a time (the play loop is a thread)
 
 
 def _t(key: str) -> str:
@@ -85,8 +93,8 @@ def _advance(fn) -> None:
     with _lock:
         t0 = time.perf_counter()
         fn(s)
-        s.result()
-        s.cache["update_ms"] = (time.perf_counter() - t0) * 1000  # step and tables
+        chart_sources(s, lang.value)  # the tables and the charts the page will show
+        s.cache["update_ms"] = (time.perf_counter() - t0) * 1000  # step, tables and charts
     version.set(version.value + 1)
 
 
@@ -102,9 +110,28 @@ def set_param(name: str, value: Any) -> None:
     new_session()
 
 
+def _select(label: str, options: dict[Any, str], value: Any, on_value, **kw) -> None:
+    """A select showing ``options``' labels for their values (identifiers stay
+    behind the labels)."""
+    items = [{"text": text, "value": v} for v, text in options.items()]
+    solara.Select(label=label, values=items, value=value, on_value=on_value, **kw)  # type: ignore[arg-type]
+
+
+def _pkg(key: str | None) -> str:
+    """A package's label (``off``: no package)."""
+    return _t("off") if not key or key == "off" else _t(f"pkg_{key}")
+
+
 # ------------------------------------------------------------------ controls
-def _param_text(p: Param) -> str:
-    return f"{p.name} · {p.unit} · {p.bounds_text}"
+def _param_text(p: Param, lg: str) -> str:
+    """The control's label, unit and bounds from its table row, in ``lg``."""
+    if p.type is bool:
+        bounds = " | ".join(choice_label(p.name, b, lg) for b in (True, False))
+    elif p.choices is not None:
+        bounds = " | ".join(choice_label(p.name, c, lg) for c in p.choices)
+    else:
+        bounds = p.bounds_text
+    return " · ".join(x for x in (param_label(p.name, lg), unit_label(p.unit, lg), bounds) if x)
 
 
 @solara.component
@@ -115,16 +142,17 @@ def Control(p: Param, value: Any):
         except ValueError as exc:
             message.set(str(exc))
 
+    lg = lang.value
+    name = param_label(p.name, lg)
     with solara.Column(gap="0px", classes=["cb-control"]):
-        solara.Text(
-            _param_text(p), classes=["cb-param"], style={"font-size": "11px", "color": "#555"}
-        )
+        # the row's key (for scenario files) is the tooltip, not the label
+        solara.HTML(tag="div", unsafe_innerHTML=f'<span class="cb-param" title="{html.escape(p.name)}" '
+                    f'data-param="{html.escape(p.name)}">{html.escape(_param_text(p, lg))}</span>',
+                    style="font-size:11px;color:#555")  # fmt: skip
         if p.type is bool:
-            solara.Checkbox(label=p.name.split(".")[-1], value=bool(value), on_value=on)
+            solara.Checkbox(label=choice_label(p.name, True, lg), value=bool(value), on_value=on)
         elif p.choices is not None:
-            solara.Select(
-                label=p.name.split(".")[-1], values=list(p.choices), value=value, on_value=on
-            )
+            _select(name, {c: choice_label(p.name, c, lg) for c in p.choices}, value, on)
         elif p.low is not None and p.high is not None and p.type is int:
             solara.SliderInt(
                 label="", value=int(value), min=int(p.low), max=int(p.high), on_value=on
@@ -135,9 +163,9 @@ def Control(p: Param, value: Any):
                 label="", value=float(value), min=p.low, max=p.high, step=step, on_value=on
             )
         elif p.type is int:
-            solara.InputInt(label=p.name.split(".")[-1], value=int(value), on_value=on)
+            solara.InputInt(label=name, value=int(value), on_value=on)
         else:
-            solara.InputFloat(label=p.name.split(".")[-1], value=float(value), on_value=on)
+            solara.InputFloat(label=name, value=float(value), on_value=on)
 
 
 @solara.component
@@ -217,49 +245,26 @@ def Sidebar():
 
 
 # -------------------------------------------------------------------- charts
-# Fixed margins instead of a layout engine, small PNGs, and a chart is redrawn
-# only when what it shows has changed (the page must update within a quarter
-# step: see the speed test).
+# Each live chart is built once per session and language and then updated in
+# place (sim.report.figures.LiveChart: only the data are redrawn, on a cached
+# background); a chart is redrawn only when what it shows has changed, and an
+# unchanged chart is not sent to the browser again (its element is the same).
 CHART_SIZE = (6.4, 2.9)
 CHART_LEFT = {"cb-barometer": 0.14, "cb-timeline": 0.34}
 
 
-def _axes(cls: str):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=CHART_SIZE, dpi=72)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=CHART_LEFT.get(cls, 0.1), right=0.98, top=0.9, bottom=0.22)
-    return ax
-
-
-def _reuse(ax) -> Any:
-    """Empty ``ax`` of what a figure function draws (lines, images, markers,
-    bars, legend) but keep its axes, ticks and text objects, which are the
-    costly part of a fresh figure; the colour cycle starts again, so the
-    figure function draws the same chart as on a fresh axes."""
-    for a in [*ax.lines, *ax.images, *ax.collections, *ax.patches]:
-        a.remove()
-    ax.containers.clear()  # the bars' containers (the legend reads them)
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
-    ax.set_prop_cycle(None)
-    ax.relim()
-    return ax
-
-
-def _png(cls: str, draw, figs: dict[Any, Any] | None = None) -> str:
-    """The chart as a PNG data URL.  With ``figs`` (a session's store), the
-    chart's figure is kept and redrawn in place on the next update."""
-    lg = lang.value
-    with matplotlib.rc_context(F.use_language(lg)):  # type: ignore[arg-type]
-        kept = None if figs is None else figs.get((cls, lg))
-        fig = draw(_axes(cls) if kept is None else _reuse(kept))
-        if figs is not None:
-            figs[(cls, lg)] = fig.axes[0]
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=72, pil_kwargs={"compress_level": 1})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+def _live(cls: str, s: S.Session, lg: str) -> F.LiveChart:
+    size, left = CHART_SIZE, CHART_LEFT.get(cls, 0.1)
+    periods = s.targets()
+    if cls == "cb-barometer":
+        return F.LiveBarometer(lg, s.cities, periods, size, left)
+    if cls == "cb-progress":
+        return F.LiveProgress(lg, s.cities, periods, size, left)
+    if cls == "cb-intensity":
+        return F.LiveIntensity(lg, s.years, periods, size, left)
+    if cls == "cb-timeline":
+        return F.LiveTimeline(lg, s.cities, s.years, size, left)
+    return F.LiveCost(lg, periods, size, left)
 
 
 def chart_sources(s: S.Session, lg: str) -> dict[str, str]:
@@ -269,29 +274,40 @@ def chart_sources(s: S.Session, lg: str) -> dict[str, str]:
     in_period = int((q.period >= 0).sum())
     n_timeline = int(ev.kind.isin(F.TIMELINE_KINDS).sum())
     specs = {
-        "cb-barometer": (in_period, lambda ax: F.fig_barometer(q, lg, ax=ax)),
-        "cb-progress": (in_period, lambda ax: F.fig_progress(q, lg, ax=ax)),
-        "cb-intensity": (len(a), lambda ax: F.fig_intensity(a, s.targets(), lg, ax=ax)),
-        "cb-timeline": (n_timeline, lambda ax: F.fig_timeline(ev, s.cities, lg, ax=ax)),
-        "cb-cost": (in_period, lambda ax: F.fig_cost(q, lg, ax=ax)),
+        "cb-barometer": (in_period, q),
+        "cb-progress": (in_period, q),
+        "cb-intensity": (len(a), a),
+        "cb-timeline": (n_timeline, ev),
+        "cb-cost": (in_period, q),
     }
     out = {}
-    figs = s.cache.setdefault("figures", {})
-    for cls, (content, draw) in specs.items():
-        key = (cls, lg, content, s.decisions)
-        if key not in s.cache:
-            s.cache = {k: v for k, v in s.cache.items() if k[0] != cls}
-            s.cache[key] = _png(cls, draw, figs)
-        out[cls] = s.cache[key]
+    charts = s.cache.setdefault("figures", {})
+    with _lock:
+        for cls, (content, data) in specs.items():
+            out[cls] = _source(s, charts, cls, lg, (cls, lg, content, s.decisions), data)
     return out
 
 
+def _source(s: S.Session, charts: dict, cls: str, lg: str, key: tuple, data: Any) -> str:
+    """One chart's PNG data URL, drawn in its kept chart only when ``key`` is new."""
+    if key not in s.cache:
+        s.cache = {k: v for k, v in s.cache.items() if k[0] != cls}
+        with matplotlib.rc_context(F.use_language(lg)):  # type: ignore[arg-type]
+            chart = charts.get((cls, lg)) or charts.setdefault((cls, lg), _live(cls, s, lg))
+            png = chart.png(data)
+        s.cache[key] = "data:image/png;base64," + base64.b64encode(png).decode()
+    return s.cache[key]
+
+
+def _chart_key(src: str) -> str:
+    return f"{zlib.crc32(src.encode()):08x}"
+
+
 @solara.component
-def Charts(s: S.Session, v: int):
-    srcs = chart_sources(s, lang.value)
+def Charts(srcs: dict[str, str]):
     with solara.ColumnsResponsive(12, large=6):
         for cls, src in srcs.items():
-            solara.HTML(tag="div", unsafe_innerHTML=f'<img class="cb-chart {cls}" data-v="{v}" '
+            solara.HTML(tag="div", unsafe_innerHTML=f'<img class="cb-chart {cls}" data-k="{_chart_key(src)}" '
                         f'style="max-width:100%" src="{src}">')  # fmt: skip
 
 
@@ -313,7 +329,9 @@ def AccountTable(s: S.Session, v: int):
         _t("adjustment_mt"): rows.adjustment.round(2),
     })  # fmt: skip
     solara.Markdown(f"### {_t('annual_account')} {year}")
-    solara.HTML(tag="div", unsafe_innerHTML=df.to_html(index=False, classes="cb-account"))
+    solara.HTML(
+        tag="div", unsafe_innerHTML=df.to_html(index=False, classes="cb-account", na_rep="–")
+    )
 
 
 def _final_table(accounts: list[dict[str, Any]], title: str) -> None:
@@ -395,16 +413,17 @@ def Decision(s: S.Session, v: int):
 
     with solara.Card(f"{_t('waiting_decision')} — {view.year}", classes=["cb-decision"]):
         solara.Text(
-            f"{_t('reserve_left')}: {view.reserve_left:.2f} · {_t('assump_rule')}: {view.rule}"
+            f"{_t('reserve_left')}: {view.reserve_left:.2f} · {_t('assump_rule')}: "
+            f"{choice_label('accounts.rule', view.rule, lang.value)}"
         )
         for i, c in enumerate(view.cities):
             with solara.Row(classes=["cb-city-decision"], style={"align-items": "center"}):
                 solara.Text(f"{c}: {_t(view.statuses[i]) if view.statuses[i] else '–'} · "
                             f"{_t('accounted_mt')} {view.accounted[i]:.2f} / {_t('held_to_mt')} {view.held_to[i]:.2f}"
                             f" · {_t('suggestion')}: {view.suggested_change[i]:+.2f} Mt, "
-                            f"{_t(view.suggested_packages[i])} · {_t('max_change')} ±{view.max_change[i]:.2f}")  # fmt: skip
-                solara.Select(label=_t("package"), values=["", *S.PACKAGE_CHOICES],
-                              value=state[c]["package"], on_value=setter(c, "package"))  # fmt: skip
+                            f"{_pkg(view.suggested_packages[i])} · {_t('max_change')} ±{view.max_change[i]:.2f}")  # fmt: skip
+                _select(_t("package"), {"": _t("follow_status"), **{k: _pkg(k) for k in S.PACKAGE_CHOICES}},
+                        state[c]["package"], setter(c, "package"))  # fmt: skip
                 shown = state[c]["change"]
                 solara.InputFloat(label=_t("change_mt"),
                                   value=round(float(view.suggested_change[i]), 3) if shown is None else shown,
@@ -423,18 +442,12 @@ def Decision(s: S.Session, v: int):
 @solara.component
 def EventLog(s: S.Session, v: int):
     ev = s.result().events
-    cities = ["", *s.cities, "province"]
-    kinds = ["", *sorted(ev.kind.unique())]
+    lg = lang.value
+    cities = {"": _t("all"), **{c: city_label(c, lg) for c in [*s.cities, "province"]}}
+    kinds = {"": _t("all"), **{k: event_label(k, lg) for k in sorted(ev.kind.unique())}}
     with solara.Row():
-        solara.Select(
-            label=_t("filter_city"),
-            values=cities,
-            value=city_filter.value,
-            on_value=city_filter.set,
-        )
-        solara.Select(
-            label=_t("filter_kind"), values=kinds, value=kind_filter.value, on_value=kind_filter.set
-        )
+        _select(_t("filter_city"), cities, city_filter.value, city_filter.set)
+        _select(_t("filter_kind"), kinds, kind_filter.value, kind_filter.set)
     if city_filter.value:
         ev = ev[ev.city == city_filter.value]
     if kind_filter.value:
@@ -442,8 +455,9 @@ def EventLog(s: S.Session, v: int):
     ev = ev.sort_values("t", kind="stable", ascending=False).head(EVENT_ROWS)
     rows = "".join(
         f"<tr data-kind='{r.kind}' data-city='{r.city}'><td>{r.year} Q{r.quarter}</td>"
-        f"<td>{event_label(str(r.kind), lang.value)}</td><td>{r.city}</td><td>{_num(r.amount)}</td>"
-        f"<td>{_num(r.value)}</td><td>{html.escape(str(r.detail))}</td></tr>"
+        f"<td>{event_label(str(r.kind), lg)}</td><td>{html.escape(city_label(str(r.city), lg))}</td>"
+        f"<td>{_num(r.amount)}</td><td>{_num(r.value)}</td>"
+        f"<td>{html.escape(detail_label(str(r.detail), lg))}</td></tr>"
         for r in ev.itertuples()
     )
     head = "".join(
@@ -454,7 +468,9 @@ def EventLog(s: S.Session, v: int):
 
 
 def _num(x: Any) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.3g}"  # a year stays a year, not 2.02e+03
 
 
 @solara.component
@@ -471,10 +487,15 @@ def Main():
     took = s.cache.get("update_ms")
     ms = "" if took is None else f" · {_t('step_time')}: {took:.0f} ms"
     text = html.escape(f"{s.scenario.name} · {status} · t = {s.t}/{s.T}{ms}")
-    solara.HTML(tag="div", unsafe_innerHTML=f'<div class="cb-now" data-v="{v}">{text}</div>')
+    srcs = chart_sources(s, lang.value)
+    keys = " ".join(f"{cls}:{_chart_key(src)}" for cls, src in srcs.items())  # what the charts show
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=f'<div class="cb-now" data-v="{v}" data-charts="{keys}">{text}</div>',
+    )
     Decision(s, v)
     FinalAccount(s, v)
-    Charts(s, v)
+    Charts(srcs)
     AccountTable(s, v)
     solara.Markdown(f"### {_t('event_log')}")
     EventLog(s, v)

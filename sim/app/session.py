@@ -171,6 +171,11 @@ class Session:
     def cities(self) -> list[str]:
         return list(self.scenario.city_names)
 
+    @property
+    def years(self) -> tuple[int, int]:
+        """First and last calendar year of the run."""
+        return self.model.first_year, self.model.first_year + (self.T - 1) // 4
+
     def targets(self) -> list[tuple[int, int, float]]:
         """(start year, end year, intensity target) of each plan period."""
         return [(p["start_year"], p["end_year"], float(p["intensity_target"]))

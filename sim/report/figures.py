@@ -7,6 +7,10 @@ found on the machine (WenQuanYi, Noto CJK, Source Han, Droid Sans Fallback;
 ``make test`` installs Debian's ``fonts-wqy-microhei`` where apt is available)
 and raises ``RuntimeError`` naming the fix when there is none, instead of
 drawing empty boxes.
+
+The page's five charts are the :class:`LiveChart` classes at the end: built
+once, then updated in place quarter by quarter (the report draws its figures
+once with the ``fig_*`` functions).
 """
 
 from __future__ import annotations
@@ -234,3 +238,273 @@ def _axes(ax, size):
 
     fig = Figure(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
+
+
+# ------------------------------------------------------------ live charts --
+# The teaching page's charts, built once and updated in place.  A quarter step
+# changes only the plotted data: each chart sets the data of its "dynamic"
+# artists (lines, image, markers, bars: animated, so a full draw leaves them
+# out) and draws just those on a copy of its rendered background (axes, ticks,
+# labels, legend).  The background is rendered again only when its frame --
+# the axis limits, which are a pure function of the data shown -- changes.
+# So the PNG of a chart is a function of its data alone: a kept chart and a
+# fresh one give the same bytes (tests/test_app_page.py checks every quarter).
+class LiveChart:
+    """Base class: ``update(...)`` sets the data and returns the frame."""
+
+    def __init__(self, lang: str, size: tuple[float, float], left: float, dpi: float = 72) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.lang = lang
+        self.fig = Figure(figsize=size, dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.ax = self.fig.add_subplot()
+        self.fig.subplots_adjust(left=left, right=0.98, top=0.9, bottom=0.22)
+        self.ax.set_autoscale_on(False)
+        self.dynamic: list[Any] = []
+        self._frame: Any = None
+        self._background: Any = None
+
+    def _add(self, artist):
+        artist.set_animated(True)
+        self.dynamic.append(artist)
+        return artist
+
+    def png(self, *data: Any) -> bytes:
+        """The chart of ``data`` as PNG bytes (fast zlib level: a small local image)."""
+        import io
+
+        from PIL import Image
+
+        frame = self.update(*data)
+        if frame != self._frame or self._background is None:
+            self.canvas.draw()  # everything but the dynamic artists
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+            self._frame = frame
+        else:
+            self.canvas.restore_region(self._background)
+        for a in self.dynamic:
+            self.ax.draw_artist(a)
+        w, h = self.canvas.get_width_height()
+        img = Image.frombuffer("RGBA", (w, h), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+    def update(self, *data: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _nice_limits(lo: float, hi: float, step: float) -> tuple[float, float]:
+    """Limits around [lo, hi] on a grid of ``step`` (a frame that changes
+    rarely as the data grow), with a margin of half a step."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return 0.0, step
+    return float(np.floor(lo / step - 0.5) * step), float(np.ceil(hi / step + 0.5) * step)
+
+
+def _nice_step(span: float) -> float:
+    """1, 2 or 5 x 10^k: about a fifth of ``span``."""
+    if not np.isfinite(span) or span <= 0:
+        return 1.0
+    raw = span / 5
+    k = 10 ** np.floor(np.log10(raw))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= raw))
+
+
+def _period_span(periods: Sequence[tuple[int, int, float]]) -> tuple[float, float]:
+    """The quarters of the plan periods on the time axis (years as numbers)."""
+    return periods[0][0] - 0.125, periods[-1][1] + 1 - 0.125
+
+
+class LiveBarometer(LiveChart):
+    """Each city's status by quarter of the plan periods (one image)."""
+
+    def __init__(self, lang: str, cities: Sequence[str], periods, size, left) -> None:
+        from matplotlib.colors import ListedColormap
+        from matplotlib.patches import Patch
+
+        super().__init__(lang, size, left)
+        self.cities = list(cities)
+        x0, x1 = _period_span(periods)
+        self.xs = np.arange(x0 + 0.125, x1, 0.25)
+        cmap = ListedColormap(STATUS_COLOURS).with_extremes(bad=(0, 0, 0, 0))  # not yet: blank
+        ax = self.ax
+        self.image = self._add(ax.imshow(np.full((len(self.cities), len(self.xs)), np.nan), aspect="auto", cmap=cmap,
+                                         vmin=0, vmax=3, interpolation="nearest",
+                                         extent=(x0, x1, len(self.cities) - 0.5, -0.5)))  # fmt: skip
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(len(self.cities) - 0.5, -0.5)
+        ax.set_yticks(range(len(self.cities)), self.cities, fontsize=8)
+        keys = ("surplus", "balance", "overrun_orange", "overrun_red")
+        ax.legend(handles=[Patch(color=c, label=tr(k, lang)) for c, k in zip(STATUS_COLOURS, keys, strict=True)],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, fontsize=8, frameon=False)  # fmt: skip
+        ax.set_title(tr("chart_barometer", lang))
+        _years(ax)
+
+    def update(self, q: pd.DataFrame) -> Any:
+        mat = status_matrix(q).reindex(index=self.cities)
+        data = np.full((len(self.cities), len(self.xs)), np.nan)
+        if mat.shape[1]:
+            cols = np.searchsorted(self.xs, np.asarray(mat.columns, dtype=float))
+            data[:, cols] = mat.to_numpy(dtype=float)
+        self.image.set_data(data)
+        return None
+
+
+class LiveProgress(LiveChart):
+    """Cumulative emissions over the cumulative scheduled budget, by city and
+    period (the province in black); 1 is on schedule."""
+
+    def __init__(self, lang: str, cities: Sequence[str], periods, size, left) -> None:
+        from matplotlib.lines import Line2D
+
+        super().__init__(lang, size, left)
+        ax = self.ax
+        self.lines: dict[tuple[str, int], Any] = {}
+        name_cities = len(cities) <= 9  # with more, the barometer names them
+        handles = [Line2D([], [], color="black", lw=2.4, label=tr("province", lang))]
+        for i, city in enumerate(cities):
+            for p in range(len(periods)):
+                self.lines[(city, p)] = self._add(
+                    ax.plot([], [], color=f"C{i % 10}", lw=1.0, alpha=0.7)[0]
+                )
+            if name_cities:
+                handles.append(Line2D([], [], color=f"C{i % 10}", lw=1.0, alpha=0.7, label=city))
+        for p in range(len(periods)):
+            self.lines[("province", p)] = self._add(ax.plot([], [], color="black", lw=2.4)[0])
+        ax.axhline(1.0, color="tab:green", ls="--", lw=1)
+        handles.append(
+            Line2D([], [], color="tab:green", ls="--", lw=1, label=tr("scheduled_budget", lang))
+        )
+        ax.legend(handles=handles, fontsize=7, ncol=4, loc="upper right")
+        ax.set_xlim(*_period_span(periods))
+        ax.set_ylabel(tr("ratio", lang))
+        ax.set_title(tr("chart_progress", lang))
+        _years(ax)
+
+    def update(self, q: pd.DataFrame) -> Any:
+        per = q[q.period >= 0]
+        lo, hi = 1.0, 1.0
+        for line in self.lines.values():
+            line.set_data([], [])
+        for (city, p), g in per.groupby(["city", "period"], sort=False):
+            sched = g.schedule.cumsum().to_numpy()
+            ratio = np.divide(g.emissions.cumsum().to_numpy(), sched,
+                              out=np.full(len(g), np.nan), where=sched > 0)  # fmt: skip
+            key = (str(city), int(p))  # type: ignore[call-overload]
+            self.lines[key].set_data(_x(g).to_numpy(), ratio)
+            if np.isfinite(ratio).any():
+                lo, hi = min(lo, np.nanmin(ratio)), max(hi, np.nanmax(ratio))
+        frame = _nice_limits(lo, hi, 0.1)
+        self.ax.set_ylim(*frame)
+        return frame
+
+
+class LiveIntensity(LiveChart):
+    """Province intensity by year against each period's target path."""
+
+    def __init__(self, lang: str, years: tuple[int, int], periods, size, left) -> None:
+        super().__init__(lang, size, left)
+        ax = self.ax
+        self.periods = list(periods)
+        self.line = self._add(
+            ax.plot([], [], marker="o", color="black", label=tr("intensity", lang))[0]
+        )
+        self.paths = [self._add(ax.plot([], [], color="tab:red", ls="--", label=tr("target_path", lang) if i == 0 else None)[0])
+                      for i in range(len(self.periods))]  # fmt: skip
+        ax.set_xlim(years[0] - 0.5, years[1] + 0.5)
+        ax.set_ylabel(tr("unit_intensity", lang))
+        ax.set_title(tr("chart_intensity", lang))
+        ax.legend(fontsize=8, loc="upper right")
+        _years(ax)
+
+    def update(self, a: pd.DataFrame) -> Any:
+        pa = a[a.city == "province"]
+        self.line.set_data(pa.year.to_numpy(), pa.intensity.to_numpy())
+        vals = [pa.intensity.to_numpy()]
+        for line, (y0, y1, target) in zip(self.paths, self.periods, strict=True):
+            base = pa[pa.year == y0 - 1].intensity
+            if base.empty:
+                line.set_data([], [])
+                continue
+            yrs = np.arange(y0 - 1, y1 + 1)
+            path = float(base.iloc[0]) * (1 - target) ** ((yrs - yrs[0]) / (len(yrs) - 1))
+            line.set_data(yrs, path)
+            vals.append(path)
+        v = np.concatenate(vals) if len(pa) else np.array([np.nan])
+        lo, hi = (np.nanmin(v), np.nanmax(v)) if np.isfinite(v).any() else (np.nan, np.nan)
+        step = _nice_step(hi - lo) if np.isfinite(hi - lo) and hi > lo else 0.1
+        frame = _nice_limits(lo, hi, step)
+        self.ax.set_ylim(*frame)
+        return frame
+
+
+class LiveTimeline(LiveChart):
+    """Policy events by kind (rows) and time, coloured by city."""
+
+    def __init__(self, lang: str, cities: Sequence[str], years: tuple[int, int], size, left,
+                 kinds: Sequence[str] = TIMELINE_KINDS) -> None:  # fmt: skip
+        super().__init__(lang, size, left)
+        ax = self.ax
+        self.kinds = list(kinds)
+        self.points = {}
+        for i, c in enumerate([*cities, "province"]):
+            label = tr("province", lang) if c == "province" else c
+            self.points[c] = self._add(
+                ax.scatter(np.empty(0), np.empty(0), s=22, color=f"C{i % 10}", label=label)
+            )
+        ax.set_yticks(range(len(kinds)), [event_label(k, lang) for k in kinds], fontsize=8)
+        ax.set_ylim(-0.5, len(kinds) - 0.5)
+        ax.set_xlim(years[0] - 0.25, years[1] + 0.75)
+        ax.set_title(tr("chart_timeline", lang))
+        ax.legend(fontsize=7, ncol=4, loc="upper left")
+        _years(ax)
+
+    def update(self, ev: pd.DataFrame) -> Any:
+        e = ev[ev.kind.isin(self.kinds)]
+        for c, pts in self.points.items():
+            g = e[e.city == c]
+            y = np.array([self.kinds.index(k) for k in g.kind], dtype=float)
+            pts.set_offsets(
+                np.column_stack([(g.year + (g.quarter - 1) / 4).to_numpy(dtype=float), y])
+            )
+        return None
+
+
+class LiveCost(LiveChart):
+    """GDP lost to restriction (bars) and fiscal cost (line) by quarter."""
+
+    def __init__(self, lang: str, periods, size, left) -> None:
+        super().__init__(lang, size, left)
+        ax = self.ax
+        x0, x1 = _period_span(periods)
+        self.xs = np.arange(x0 + 0.125, x1, 0.25)
+        bars = ax.bar(
+            self.xs, np.zeros(len(self.xs)), width=0.2, color="tab:red", label=tr("gdp_loss", lang)
+        )
+        self.bars = [self._add(b) for b in bars]
+        self.line = self._add(
+            ax.plot([], [], color="tab:blue", marker=".", label=tr("fiscal_cost", lang))[0]
+        )
+        ax.set_xlim(x0, x1)
+        ax.set_ylabel(tr("unit_bn", lang))
+        ax.set_title(tr("chart_cost", lang))
+        ax.legend(fontsize=8, loc="upper left")
+        _years(ax)
+
+    def update(self, q: pd.DataFrame) -> Any:
+        prov = q[(q.city == "province") & (q.period >= 0)]
+        x = _x(prov).to_numpy(dtype=float)
+        loss = dict(
+            zip(np.round(x * 4).astype(int), prov.restriction_gdp_loss.to_numpy(), strict=True)
+        )
+        for xi, bar in zip(self.xs, self.bars, strict=True):
+            bar.set_height(loss.get(int(round(xi * 4)), 0.0))
+        self.line.set_data(x, prov.fiscal_cost.to_numpy())
+        hi = max([0.0, *prov.restriction_gdp_loss, *prov.fiscal_cost])
+        step = _nice_step(hi) if hi > 0 else 1.0
+        frame = (0.0, float(np.ceil(hi / step + 0.5) * step))
+        self.ax.set_ylim(*frame)
+        return frame

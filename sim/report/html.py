@@ -2,8 +2,9 @@
 
 The report follows the seed paper's five-year account [碳预算五年决算]: the
 completion of both controls, the accounting of emissions and intensity by city
-and by sector (key energy-using units and the diffuse sector: the run folder
-keeps no finer split), the annual accounts, the causes of the result (economic
+and by sector (the key firms of each industrial sector and the diffuse
+sector, from ``sectors.parquet``; older run folders without it get the split
+into key firms and the diffuse sector, marked "not recorded"), the annual accounts, the causes of the result (economic
 shocks, major projects, adjustments, trades), the quality evaluation by
 dimension with the grade, the barometer, the main events, and the assumptions
 (scenario, seed, regime, version).  Figures are embedded as base64 PNG and
@@ -22,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.labels import LANGS, event_label, tr
+from sim.labels import LANGS, choice_label, event_label, tr
 from sim.report import figures as F
 
 RUN_FILES = (
@@ -61,6 +62,9 @@ def load_run(run_dir: Path) -> dict[str, Any]:
         "a": pd.read_parquet(run_dir / "annual.parquet"),
         "ev": pd.read_parquet(run_dir / "events.parquet"),
         "fa": json.loads((run_dir / "final_account.json").read_text())["periods"],
+        "sectors": pd.read_parquet(sectors)
+        if (sectors := run_dir / "sectors.parquet").is_file()
+        else None,  # not in run folders written before it existed
     }
 
 
@@ -126,7 +130,50 @@ def _by_city(fa: dict[str, Any], lang: str) -> str:
     return _table([tr(k, lang) for k in keys], rows)
 
 
-def _by_sector(q: pd.DataFrame, fa: dict[str, Any], lang: str) -> str:
+def _by_sector(q: pd.DataFrame, sectors: pd.DataFrame | None, fa: dict[str, Any],
+               lang: str) -> str:  # fmt: skip
+    """Emissions, output and intensity by sector (the scenario's industrial
+    sectors and the diffuse sector) for the province, and emissions by city and
+    sector; a run folder without ``sectors.parquet`` gets the key-firm /
+    diffuse split from the quarterly table, with a note."""
+    if sectors is None:
+        return f"<p>{html.escape(tr('sector_not_recorded', lang))}</p>" + _firms_diffuse(
+            q, fa, lang
+        )
+    y0, y1 = fa["start_year"], fa["end_year"]
+    s = sectors[(sectors.year >= y0) & (sectors.year <= y1)]
+    names = list(dict.fromkeys(s.sector))
+    prov = s[s.city == "province"].groupby("sector", sort=False)[["emissions", "gdp"]].sum()
+    ends = sectors[sectors.city == "province"].pivot_table(
+        index="sector", columns="year", values="intensity", sort=False
+    )
+    total = float(prov.emissions.sum())
+    rows = []
+    for name in names:
+        em, gdp = float(prov.emissions[name]), float(prov.gdp[name])
+        end = ends[y1][name] if y1 in ends else float("nan")
+        base = ends[y0 - 1][name] if y0 - 1 in ends else float("nan")
+        rows.append([tr(f"sector_{name}", lang), _num(em), _pct(em / total if total else math.nan),
+                     _num(gdp, ".0f"), _num(em / gdp * 10 if gdp else math.nan, ".3f"), _num(end, ".3f"),
+                     _pct(end / base - 1 if base and math.isfinite(base) else math.nan)])  # fmt: skip
+    gdp_all = float(prov.gdp.sum())
+    rows.append([tr("total", lang), _num(total), _pct(1.0), _num(gdp_all, ".0f"),
+                 _num(total / gdp_all * 10 if gdp_all else math.nan, ".3f"), "–", "–"])  # fmt: skip
+    keys = ["sector", "emissions_mt", "share", "output_bn", "unit_intensity", "intensity_final",
+            "intensity_change"]  # fmt: skip
+    head = [tr(k, lang) for k in keys]
+    head[4] = f"{tr('intensity', lang)} ({tr('unit_intensity', lang)})"
+    out = _table(head, rows)
+    by_city = s[s.city != "province"].pivot_table(
+        index="city", columns="sector", values="emissions", aggfunc="sum", sort=False
+    )
+    rows = [[city, *(_num(by_city.at[city, n]) for n in names), _num(by_city.loc[city].sum())]
+            for city in by_city.index]  # fmt: skip
+    head = [tr("city", lang), *(tr(f"sector_{n}", lang) for n in names), tr("total", lang)]
+    return out + f"<h4>{html.escape(tr('by_city_sector', lang))}</h4>" + _table(head, rows)
+
+
+def _firms_diffuse(q: pd.DataFrame, fa: dict[str, Any], lang: str) -> str:
     per = q[(q.city == "province") & (q.year >= fa["start_year"]) & (q.year <= fa["end_year"])]
     total = float(per.emissions.sum())
     rows = []
@@ -226,7 +273,7 @@ def _assumptions(manifest: dict[str, Any], lang: str) -> str:
         [tr("assump_province", lang), sc["province"]["name"]],
         [tr("assump_seed", lang), manifest["seed"]],
         [tr("assump_regime", lang), f"{manifest['regime']} ({tr(manifest['regime'], lang)})"],
-        [tr("assump_rule", lang), sc["accounts"]["rule"]],
+        [tr("assump_rule", lang), f"{sc['accounts']['rule']} ({choice_label('accounts.rule', sc['accounts']['rule'], lang)})"],
         [tr("assump_overrides", lang), ", ".join(f"{k} = {v}" for k, v in overrides.items()) or tr("none_text", lang)],
         [tr("assump_version", lang), ", ".join(f"{k} {v}" for k, v in ver.items())],
         [tr("assump_commit", lang), manifest.get("git_commit") or "–"],
@@ -287,7 +334,7 @@ def write_report(run_dir: str | Path, lang: str = "en", out: str | Path | None =
             f"({t('composite')} {f['composite']:.1f})</p>",
             f"<h3>{t('sec_summary')}</h3>", _summary(f, lang),
             f"<h3>{t('sec_accounting')} — {t('sec_by_city')}</h3>", _by_city(f, lang),
-            f"<h3>{t('sec_accounting')} — {t('sec_by_sector')}</h3>", _by_sector(q, f, lang),
+            f"<h3>{t('sec_accounting')} — {t('sec_by_sector')}</h3>", _by_sector(q, r["sectors"], f, lang),
             f"<h3>{t('sec_annual')}</h3>", _annual(a, f, lang),
             f"<h3>{t('sec_causes')}</h3>", _causes(a, ev, f, man, lang),
             f"<h3>{t('sec_quality')}</h3>", _quality(f, lang), img[f"quality_p{f['period']}"],
