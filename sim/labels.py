@@ -370,6 +370,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "beh_growth_first": ("growth-first city", "增长优先型城市"),
     "beh_strategic": ("strategic city", "策略型城市"),
     "why_no_room": ("no room left in the budget", "碳预算空间不足"),
+    "why_low_value": ("value too low for the room it takes", "单位碳排放增加值偏低"),
     "why_regional_restriction": ("regional approval restriction", "区域限批"),
     "why_no_replacement": ("no capacity to replace", "无可置换产能"),
     "why_reserve": ("reserve cannot hold it", "预留指标不足"),
@@ -403,6 +404,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "d_refusal_not_enforced": (
         "approved by the city beyond the assessment rules; refusal not enforced (built anyway)",
         "城市超出评价规则审批；省级否决未执行（仍然建设）",
+    ),
+    "d_deferred": (
+        "worth it but no room left this year: to next year's round",
+        "项目可取但本年度空间不足：暂缓至下一年度审批",
     ),
     "d_appeal": ("appeal granted from reserve", "申诉获批，由预留指标增补"),
     "d_projected_excess": (
@@ -506,7 +511,7 @@ _TOKENS: dict[str, str] = {
                       "green", "orange", "red")},
     **{k: f"beh_{k}" for k in ("compliant", "growth_first", "strategic")},
     **{k: f"rule_{k}" for k in ("fixed", "carryover", "threshold", "rebase")},
-    **{k: f"why_{k}" for k in ("no_room", "regional_restriction", "no_replacement")},
+    **{k: f"why_{k}" for k in ("no_room", "low_value", "regional_restriction", "no_replacement")},
     **{k: f"scen_{k}" for k in ("business_as_usual", "target_low_growth", "target_base_growth",
                                 "target_high_growth")},
     **{k: f"shape_{k}" for k in ("path", "flat", "front_loaded")},
