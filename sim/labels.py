@@ -230,6 +230,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ev_adjustment": ("adjustment", "逐年调整"),
     "ev_campaign": ("campaign (production restriction)", "运动式减排（限产）"),
     "ev_orderly_restriction": ("orderly restriction under the cap", "总量约束下的有序限产"),
+    "ev_steering": ("steering of the remaining budget", "剩余预算闭环调控"),
     "ev_plan_rebased": ("plan re-based on the official base year", "按官方基年数据校准方案"),
     "ev_negotiation_offer": ("city's counter-proposal (negotiation)", "城市反馈意见（征求意见）"),
     "ev_approval_room": ("city's approval room", "城市项目审批空间"),

@@ -20,6 +20,7 @@ from sim.policies.adjustment import RULES, AdjustmentContext
 from sim.policies.allocation import CityIndicators
 from sim.policies.governor import AccountDecision, AccountView, MajorProjectView, MonitoringView
 from sim.policies.packages import ALL_KEYS, package_key
+from sim.policies.steering import Steering, early_tolerance, steer
 
 if TYPE_CHECKING:
     from sim.model import CarbonBudgetModel
@@ -254,8 +255,9 @@ class Province(mesa.Agent):
             proj = cum_e.sum() + e[-4:].sum() / 4 * float(((1 + g) ** (j / 4)).sum())
             r_prov = max(r_prov, proj / plan.budget_ref.sum())
             self._orderly_restriction(plan, t, last, proj, r[:-1])
-        status, warning = classify(r, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
-                                   v["monitoring.red_threshold"])  # fmt: skip
+        tol = early_tolerance(last - p0 + 1, v["monitoring.early_tolerance"])
+        status, warning = classify(r, v["monitoring.surplus_threshold"] + tol, v["monitoring.overrun_threshold"] + tol,
+                                   v["monitoring.red_threshold"] + tol)  # fmt: skip
         truth = m.stats.emissions[rows].sum(axis=0)
         m.monitoring_rows.append((t, last, np.append(cum_e, cum_e.sum()), np.append(cum_s, cum_s.sum()),
                                   np.append(truth, truth.sum()), r, status, warning))  # fmt: skip
@@ -271,6 +273,9 @@ class Province(mesa.Agent):
                 value=float(r[c]),
                 detail=f"{STATUS_CODES[status[c]]} ({('green', 'orange', 'red')[warning[c]]})",
             )
+        steering = steer(m, plan, t, est, last) if m.regime.coordination else None
+        if steering is not None:
+            self._apply_steering(t, steering)
         if m.regime.packages:
             suggested = [
                 package_key(STATUS_CODES[s], w)
@@ -284,10 +289,21 @@ class Province(mesa.Agent):
                 # the province as a whole overruns: every city not in surplus takes part
                 up = {"balance": "overrun_orange", "overrun_orange": "overrun_red"}
                 suggested = [up.get(k, k) for k in suggested]
+            if steering is not None and steering.relax:
+                # projected below its aim: the province relaxes, no city restricts
+                suggested = ["balance" if k.startswith("overrun") else k for k in suggested]
             view = MonitoringView(t, m.first_year + t // 4, tuple(m.sc.city_names),
                                   tuple(STATUS_CODES[s] for s in status[:-1]), tuple(int(w) for w in warning[:-1]),
                                   tuple(suggested))  # fmt: skip
             self.switch_packages(t, m.governor.choose_packages(view))
+
+    def _apply_steering(self, t: int, st: Steering) -> None:
+        """Set the steering surcharge (event ``steering`` when it changes)."""
+        m = self.model
+        if st.surcharge != m.steering_surcharge:
+            m.events.add(t, "steering", amount=st.required_mt, value=st.surcharge,
+                         detail="surcharge on key firms set from the projected gap to the aim")  # fmt: skip
+        m.steering_surcharge = st.surcharge
 
     def _orderly_restriction(
         self, plan: PeriodPlan, t: int, last: int, proj: float, r: np.ndarray
