@@ -84,3 +84,30 @@ def test_steering_acts_only_in_its_window_and_never_when_off():
     assert (fr["kind"] == "steering").sum() == 0
     # steering only adds abatement (a ratchet): at least as much is abated
     assert m.q["abatement_mt"].sum() >= off.q["abatement_mt"].sum()
+
+
+@pytest.mark.slow
+def test_early_tolerance_lowers_over_control_on_default():
+    # paired over 20 seeds: the margin over the centre's target and the GDP loss fall
+    from scipy import stats
+
+    from sim.accounts import final_account
+    from sim.compare import replicate_seeds
+    from sim.runner import run_counterfactual
+
+    d_margin, d_gdp = [], []
+    for seed in replicate_seeds(0, 20):
+        cf = run_counterfactual(load_scenario("default"), seed)
+        me = []
+        for tol in (0.0, 0.1):
+            m = CarbonBudgetModel(
+                load_scenario("default", {"monitoring.early_tolerance": tol}), seed
+            )
+            m.run_model()
+            me.append(final_account(m, m.plans[0], cf)["measures"])
+        d_margin.append(me[1]["intensity_reduction"] - me[0]["intensity_reduction"])
+        d_gdp.append(me[1]["gdp_loss_bn"] - me[0]["gdp_loss_bn"])
+    for d in (d_margin, d_gdp):
+        x = np.asarray(d)
+        h = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+        assert x.mean() + h < 0
