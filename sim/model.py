@@ -100,7 +100,7 @@ class CarbonBudgetModel(mesa.Model):
         self.city_package = np.full(self.C, ALL_KEYS.index(OFF), dtype=np.int64)
         self.campaign_restriction = np.zeros(self.C)
         self.steering_surcharge = 0.0  # CNY/t the province adds to key firms' price (steering)
-        self.steering_prev: list[float] | None = None  # gaps seen on the last steering date
+        self.steering_prev: dict[str, float] | None = None  # gaps seen on the last steering date
         self.firm_price = self.firms.sp.base_price[self.firms.sector]
         self.offset_queue = np.zeros(
             self.C

@@ -202,12 +202,6 @@ def test_budget_meets_the_intensity_target_on_default():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 8): against the centre's target, coordination changes default's GDP "
-    "loss by -4.1 [-15.7, +7.5] bn CNY (paired, 20 seeds; -12.6 [-26.7, +1.4] with "
-    "monitoring.province_margin = -0.02), docs/ODD.md 10.1",
-)
 def test_coordination_lowers_gdp_loss_on_default():
     # the budget regime's GDP loss falls against the same regime without five-year coordination
     rows = _outcomes("default", "budget")
@@ -217,13 +211,6 @@ def test_coordination_lowers_gdp_loss_on_default():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 8): mean margin +3.2 points [2.2, 4.2] over 20 seeds against the "
-    "centre's target (seeds -1.1..+7.6); with monitoring.province_margin = -0.02 +2.7 points "
-    "but the target met in 17 of 20; monitoring.early_tolerance 0.1 gives +2.5 [1.5, 3.5] "
-    "(met 18 of 20) but the dual province then meets in 16 of 20 (docs/ODD.md 10.1)",
-)
 def test_budget_lands_near_the_intensity_target_on_default():
     rows = _outcomes("default", "budget")
     margin = np.mean([r["intensity_reduction"] - r["target"] for r in rows])

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,10 +12,13 @@ from sim.model import CarbonBudgetModel
 from sim.policies.steering import (
     abatement_at,
     early_tolerance,
+    official_trend,
     projection,
     surcharge_for,
 )
 from sim.scenario import load_scenario
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
 
 def test_early_tolerance_by_hand():
@@ -25,14 +30,25 @@ def test_early_tolerance_by_hand():
 
 
 def test_projection_by_hand():
-    q = np.array([10.0, 10.0, 10.0, 10.0])
-    # flat: the last year's level, 10 per quarter
-    np.testing.assert_allclose(projection(q, 40.0, 3, 0.0, 1), [10.0, 10.0, 10.0])
-    # 10 % growth over the year before, clipped to 5 %: 10 x 1.05^(j/4)
-    got = projection(q, 40.0 / 1.1, 4, 0.0, 0, growth_clip=0.05)
+    # flat: the level, 10 per quarter
+    np.testing.assert_allclose(projection(10.0, 0.0, 3, 0.0, 1), [10.0, 10.0, 10.0])
+    # 5 % a year: 10 x 1.05^(j/4)
+    got = projection(10.0, 0.05, 4, 0.0, 0)
     np.testing.assert_allclose(got, 10.0 * 1.05 ** (np.arange(1, 5) / 4))
     # abatement decided (8 Mt/yr) counts from the quarter after the lag (2 quarters)
-    np.testing.assert_allclose(projection(q, 40.0, 4, 8.0, 2), [10.0, 10.0, 8.0, 8.0])
+    np.testing.assert_allclose(projection(10.0, 0.0, 4, 8.0, 2), [10.0, 10.0, 8.0, 8.0])
+
+
+def test_official_trend_by_hand():
+    # two cities; official emissions 100 then 99 (years 0, 1); GDP 1000 then 1100
+    official = np.array([[60.0, 40.0], [59.0, 40.0], [np.nan, np.nan]])
+    gdp_q = np.zeros((12, 2))
+    gdp_q[0:4] = 125.0  # 1000 a year
+    gdp_q[4:8] = 137.5  # 1100 a year
+    # intensity 0.09 against 0.1: -10 %
+    assert official_trend(official, gdp_q, 2, 0.5) == pytest.approx(0.99 / 1.1 - 1.0)
+    assert official_trend(official, gdp_q, 2, 0.05) == pytest.approx(-0.05)  # clipped
+    assert official_trend(official, gdp_q, 1, 0.5) == 0.0  # one year known: no trend
 
 
 def test_surcharge_closes_the_required_reduction():
@@ -58,10 +74,9 @@ def test_surcharge_closes_the_required_reduction():
 
 def test_early_tolerance_softens_the_first_quarters():
     # wider thresholds early: fewer overrun city-quarters in the first year of the period
-    sc0 = load_scenario("default")
-    sc1 = load_scenario("default", {"monitoring.early_tolerance": 0.15})
     over = []
-    for sc in (sc0, sc1):
+    for tol in (0.0, 0.15):
+        sc = load_scenario("default", {"monitoring.early_tolerance": tol, "steering.years": 0})
         m = CarbonBudgetModel(sc, 3)
         m.run_model()
         p0 = m.plans[0].p0
@@ -70,20 +85,24 @@ def test_early_tolerance_softens_the_first_quarters():
 
 
 def test_steering_acts_only_in_its_window_and_never_when_off():
-    sc = load_scenario("default", {"steering.years": 2})
-    m = CarbonBudgetModel(sc, 2)
-    m.run_model()
-    p = m.plans[0]
-    ev = m.events.to_frame()
+    # the 21-city total-led province: cap steering from the second year
+    sc = load_scenario(str(EXPERIMENTS / "province21_total.toml"))
+    on = CarbonBudgetModel(sc, 5)
+    on.run_model()
+    p = on.plans[0]
+    ev = on.events.to_frame()
     steer = ev[ev["kind"] == "steering"]
     assert len(steer) > 0
-    assert (steer["t"] >= p.end_t + 1 - 8).all() and (steer["t"] <= p.end_t).all()
-    off = CarbonBudgetModel(load_scenario("default"), 2)
+    assert (steer["t"] >= p.end_t + 1 - 4 * sc["steering.cap_years"]).all()
+    assert (steer["t"] <= p.end_t).all()
+    sc_off = load_scenario(str(EXPERIMENTS / "province21_total.toml"),
+                           {"steering.years": 0, "steering.cap_years": 0})  # fmt: skip
+    off = CarbonBudgetModel(sc_off, 5)
     off.run_model()
     fr = off.events.to_frame()
     assert (fr["kind"] == "steering").sum() == 0
     # steering only adds abatement (a ratchet): at least as much is abated
-    assert m.q["abatement_mt"].sum() >= off.q["abatement_mt"].sum()
+    assert on.q["abatement_mt"].sum() >= off.q["abatement_mt"].sum()
 
 
 @pytest.mark.slow

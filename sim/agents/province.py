@@ -255,7 +255,8 @@ class Province(mesa.Agent):
             proj = cum_e.sum() + e[-4:].sum() / 4 * float(((1 + g) ** (j / 4)).sum())
             r_prov = max(r_prov, proj / plan.budget_ref.sum())
             self._orderly_restriction(plan, t, last, proj, r[:-1])
-        tol = early_tolerance(last - p0 + 1, v["monitoring.early_tolerance"])
+        # quarterly fast estimates early in the period are judged with a wider tolerance
+        tol = early_tolerance(last - p0 + 1, v["monitoring.early_tolerance"] * m.regime.fast_monitoring)
         status, warning = classify(r, v["monitoring.surplus_threshold"] + tol, v["monitoring.overrun_threshold"] + tol,
                                    v["monitoring.red_threshold"] + tol)  # fmt: skip
         truth = m.stats.emissions[rows].sum(axis=0)
@@ -282,7 +283,7 @@ class Province(mesa.Agent):
                 for s, w in zip(status[:-1], warning[:-1], strict=True)
             ]
             coordinate = v["monitoring.province_first"] and m.regime.coordination
-            if coordinate and r_prov < 1.0 - v["monitoring.province_margin"]:
+            if coordinate and r_prov < 1.0 - v["monitoring.province_margin"] + tol:
                 # the province as a whole has slack: no production restriction yet
                 suggested = ["balance" if k.startswith("overrun") else k for k in suggested]
             elif coordinate and r_prov > 1.0 + v["monitoring.overrun_threshold"]:
