@@ -256,7 +256,9 @@ class Province(mesa.Agent):
             r_prov = max(r_prov, proj / plan.budget_ref.sum())
             self._orderly_restriction(plan, t, last, proj, r[:-1])
         # quarterly fast estimates early in the period are judged with a wider tolerance
-        tol = early_tolerance(last - p0 + 1, v["monitoring.early_tolerance"] * m.regime.fast_monitoring)
+        tol = early_tolerance(
+            last - p0 + 1, v["monitoring.early_tolerance"] * m.regime.fast_monitoring
+        )
         status, warning = classify(r, v["monitoring.surplus_threshold"] + tol, v["monitoring.overrun_threshold"] + tol,
                                    v["monitoring.red_threshold"] + tol)  # fmt: skip
         truth = m.stats.emissions[rows].sum(axis=0)
