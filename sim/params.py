@@ -446,7 +446,7 @@ _GLOBAL: list[Param] = [
        source="three-colour national barometer via " + FACTS),
     # annual account and adjustment (MODEL.md 4.6)
     _p("monitoring.province_first", bool, True,
-       desc="five-year coordination: a city in overrun gets a restriction package (overrun_*) only while the province as a whole is not under its schedule by more than monitoring.province_margin; otherwise it runs the balance package (its warning stands)",
+       desc="five-year coordination: a city in overrun gets a restriction package (overrun_*) only while the province as a whole is not under its schedule by more than monitoring.province_margin (early in a period widened by monitoring.early_tolerance); otherwise it runs the balance package (its warning stands)",
        source=SEED + " (overall coordination); the rule is a documented judgement"),
     _p("monitoring.cap_restriction_max", float, 0.0, "share", 0.0, 0.95,
        desc="total and dual mode, regimes with coordination: largest share of key-firm output the province withholds (orderly restriction) while its projected five-year total exceeds its budget",
