@@ -1,13 +1,20 @@
 """Calibrated responses of the budget regime (issue 8, docs/ODD.md 8.4 and 10.1).
 
-Pure functions the province's stages call; the parameters are rows of the one
-table (sim/params.py):
+Functions the province's monitoring stage calls (``Province.monitor``); the
+parameters are rows of the one table (sim/params.py):
 
 * :func:`early_tolerance`: monitoring judges a city's cumulative time-progress
   ratio with a tolerance that shrinks as the quarters observed in the period
   accumulate (``monitoring.early_tolerance`` / sqrt(quarters observed)), so one
   noisy or mis-allocated early quarter does not trigger packages whose
   instruments (phase-out, replacement, pricing) cut emissions for good.
+* :func:`steer`: closed-loop steering of the remaining budget.  On monitoring
+  dates near the period's end (``steering.years`` for the intensity target,
+  ``steering.cap_years`` for a cap) the province projects its binding outcome
+  (:func:`projection`, :func:`official_trend`) and sets the smallest uniform
+  surcharge on key firms' carbon price (:func:`surcharge_for`,
+  :func:`abatement_at`) whose abatement closes the gap to its aim; the model
+  adds it to every key firm's price (``CarbonBudgetModel.steering_surcharge``).
 """
 
 from __future__ import annotations
