@@ -253,6 +253,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ev_adjustment": ("adjustment", "逐年调整"),
     "ev_campaign": ("campaign (production restriction)", "运动式减排（限产）"),
     "ev_orderly_restriction": ("orderly restriction under the cap", "总量约束下的有序限产"),
+    "ev_steering": ("steering of the remaining budget", "剩余预算闭环调控"),
     "ev_plan_rebased": ("plan re-based on the official base year", "按官方基年数据校准方案"),
     "ev_negotiation_offer": ("city's counter-proposal (negotiation)", "城市反馈意见（征求意见）"),
     "ev_approval_room": ("city's approval room", "城市项目审批空间"),
@@ -408,6 +409,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "d_deferred": (
         "worth it but no room left this year: to next year's round",
         "项目可取但本年度空间不足：暂缓至下一年度审批",
+    ),
+    "d_steering": (
+        "surcharge on key firms set from the projected gap to the aim",
+        "按预计缺口设定重点单位碳价附加",
     ),
     "d_appeal": ("appeal granted from reserve", "申诉获批，由预留指标增补"),
     "d_projected_excess": (

@@ -101,6 +101,9 @@ class CarbonBudgetModel(mesa.Model):
         self.province_status = BALANCE
         self.city_package = np.full(self.C, ALL_KEYS.index(OFF), dtype=np.int64)
         self.campaign_restriction = np.zeros(self.C)
+        self.steering_surcharge = 0.0  # CNY/t the province adds to key firms' price (steering)
+        self.steering_prev: dict[str, float] | None = None  # gaps seen on the last steering date
+        self.firm_price = self.firms.sp.base_price[self.firms.sector]
         self.offset_queue = np.zeros(
             self.C
         )  # Mt/yr of outdated capacity still to retire (offset plans)
@@ -267,6 +270,8 @@ class CarbonBudgetModel(mesa.Model):
         self.plans.append(self.plan)
         self.annual_status.append(np.full((self.C, self.plan.years), BALANCE, dtype=np.int8))
         self.campaign_restriction[:] = 0.0
+        self.steering_surcharge = 0.0
+        self.steering_prev = None
         if self.regime.packages:
             self.set_packages(np.full(self.C, ALL_KEYS.index("balance")))
 
@@ -365,6 +370,8 @@ class CarbonBudgetModel(mesa.Model):
         price = (f.sp.base_price[f.sector] + surcharge + pressure) / (
             1.0 - lv.fiscal_share[c] - lv.cost_share[c]
         )
+        self.firm_price = price  # what the packages make firms pay (steering: on top of it)
+        price = price + self.steering_surcharge
         annual_cost, _ = f.decide_abatement(price, t + v["abatement.lag_quarters"])
         invest = annual_cost * v["abatement.annuity_years"]
         d_press = lv.price["all"] + lv.pressure["all"]

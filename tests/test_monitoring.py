@@ -295,9 +295,16 @@ def test_monitoring_parquet_ratio(tiny_run, tmp_path, monkeypatch):
     mon = pd.read_parquet(write_run(tiny_run, tmp_path / "run") / "monitoring.parquet")
     assert len(mon) == len(tiny_run.monitoring) > 0
     np.testing.assert_allclose(mon["ratio"], mon["cum_estimate"] / mon["cum_schedule"], rtol=1e-12)
-    # status follows the ratio and the thresholds (0.05 / 0.03 / 0.08)
+    # status follows the ratio and the thresholds (0.05 / 0.03 / 0.08), each widened by
+    # monitoring.early_tolerance / sqrt(quarters of the period observed)
+    sc = tiny_run.scenario
+    p0 = 4 * (sc.periods[0]["start_year"] - sc.first_year)
+    tol = sc["monitoring.early_tolerance"] / np.sqrt(mon["data_through_t"] - p0 + 1)
+    assert sc["monitoring.early_tolerance"] > 0 and len(sc.periods) == 1
     st = np.where(
-        mon["ratio"] < 0.95, "surplus", np.where(mon["ratio"] > 1.03, "overrun", "balance")
+        mon["ratio"] < 0.95 - tol,
+        "surplus",
+        np.where(mon["ratio"] > 1.03 + tol, "overrun", "balance"),
     )
     assert (mon["status"] == st).all()
 

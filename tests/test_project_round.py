@@ -122,6 +122,12 @@ def test_no_deferral_turns_deferrals_into_rejections_for_lack_of_room():
     assert not (a.kind == "project_deferred").any()
     no_room = lambda ev: ((ev.kind == "project_rejected") & (ev.detail == "no_room")).sum()  # noqa: E731
     assert no_room(a) > no_room(b)
-    assert (b.kind == "project_deferred").sum() > 0
-    approved = lambda ev: ev.amount[ev.kind == "project_approved"].sum()  # noqa: E731
-    assert approved(b) > approved(a)  # deferred proposals are partly approved a year later
+    d = b[b.kind == "project_deferred"]
+    assert len(d) > 0
+    # deferred proposals come back with their size: some are approved a year later
+    later = b[(b.kind == "project_approved") & (b.detail == "carbon assessment passed")]
+    keys = set(zip(later.year, later.firm, later.amount.round(9), strict=True))
+    back = [
+        (y + 1, f, round(e, 9)) in keys for y, f, e in zip(d.year, d.firm, d.amount, strict=True)
+    ]
+    assert sum(back) > 0.1 * len(back)

@@ -20,6 +20,7 @@ from sim.monitoring import STATUS_CODES, classify
 from sim.policies.governor import MonitoringView
 from sim.policies.packages import package_key
 from sim.stages.regulation import switch_packages
+from sim.stages.steering import Steering, early_tolerance, steer
 
 if TYPE_CHECKING:
     from sim.model import CarbonBudgetModel
@@ -53,8 +54,10 @@ def monitor(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
         proj = cum_e.sum() + e[-4:].sum() / 4 * float(((1 + g) ** (j / 4)).sum())
         r_prov = max(r_prov, proj / plan.budget_ref.sum())
         orderly_restriction(m, plan, t, last, proj, r[:-1])
-    status, warning = classify(r, v["monitoring.surplus_threshold"], v["monitoring.overrun_threshold"],
-                               v["monitoring.red_threshold"])  # fmt: skip
+    # quarterly fast estimates early in the period are judged with a wider tolerance
+    tol = early_tolerance(last - p0 + 1, v["monitoring.early_tolerance"] * m.regime.fast_monitoring)
+    status, warning = classify(r, v["monitoring.surplus_threshold"] + tol, v["monitoring.overrun_threshold"] + tol,
+                               v["monitoring.red_threshold"] + tol)  # fmt: skip
     truth = m.stats.emissions[rows].sum(axis=0)
     m.monitoring_rows.append((t, last, np.append(cum_e, cum_e.sum()), np.append(cum_s, cum_s.sum()),
                               np.append(truth, truth.sum()), r, status, warning))  # fmt: skip
@@ -70,22 +73,36 @@ def monitor(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
             value=float(r[c]),
             detail=f"{STATUS_CODES[status[c]]} ({('green', 'orange', 'red')[warning[c]]})",
         )
+    steering = steer(m, plan, t, est, last) if m.regime.coordination else None
+    if steering is not None:
+        apply_steering(m, t, steering)
     if m.regime.packages:
         suggested = [
             package_key(STATUS_CODES[s], w) for s, w in zip(status[:-1], warning[:-1], strict=True)
         ]
         coordinate = v["monitoring.province_first"] and m.regime.coordination
-        if coordinate and r_prov < 1.0 - v["monitoring.province_margin"]:
+        if coordinate and r_prov < 1.0 - v["monitoring.province_margin"] + tol:
             # the province as a whole has slack: no production restriction yet
             suggested = ["balance" if k.startswith("overrun") else k for k in suggested]
         elif coordinate and r_prov > 1.0 + v["monitoring.overrun_threshold"]:
             # the province as a whole overruns: every city not in surplus takes part
             up = {"balance": "overrun_orange", "overrun_orange": "overrun_red"}
             suggested = [up.get(k, k) for k in suggested]
+        if steering is not None and steering.relax:
+            # projected below its aim: the province relaxes, no city restricts
+            suggested = ["balance" if k.startswith("overrun") else k for k in suggested]
         view = MonitoringView(t, m.first_year + t // 4, tuple(m.sc.city_names),
                               tuple(STATUS_CODES[s] for s in status[:-1]), tuple(int(w) for w in warning[:-1]),
                               tuple(suggested))  # fmt: skip
         switch_packages(m, t, m.governor.choose_packages(view))
+
+
+def apply_steering(m: CarbonBudgetModel, t: int, st: Steering) -> None:
+    """Set the steering surcharge (event ``steering`` when it changes)."""
+    if st.surcharge != m.steering_surcharge:
+        m.events.add(t, "steering", amount=st.required_mt, value=st.surcharge,
+                     detail="surcharge on key firms set from the projected gap to the aim")  # fmt: skip
+    m.steering_surcharge = st.surcharge
 
 
 def orderly_restriction(

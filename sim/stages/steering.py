@@ -1,0 +1,191 @@
+"""Calibrated responses of the budget regime (issue 8, docs/ODD.md 8.4 and 10.1).
+
+Functions the monitoring and warning stage calls (:func:`sim.stages.warning.monitor`); the
+parameters are rows of the one table (sim/params.py):
+
+* :func:`early_tolerance`: monitoring judges a city's cumulative time-progress
+  ratio with a tolerance that shrinks as the quarters observed in the period
+  accumulate (``monitoring.early_tolerance`` / sqrt(quarters observed)), so one
+  noisy or mis-allocated early quarter does not trigger packages whose
+  instruments (phase-out, replacement, pricing) cut emissions for good.
+* :func:`steer`: closed-loop steering of the remaining budget.  On monitoring
+  dates near the period's end (``steering.years`` for the intensity target,
+  ``steering.cap_years`` for a cap) the province projects its binding outcome
+  (:func:`projection`, :func:`official_trend`) and sets the smallest uniform
+  surcharge on key firms' carbon price (:func:`surcharge_for`,
+  :func:`abatement_at`) whose abatement closes the gap to its aim; the model
+  adds it to every key firm's price (``CarbonBudgetModel.steering_surcharge``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def early_tolerance(n_observed: int, tolerance: float) -> float:
+    """Extra share added to the status thresholds after ``n_observed`` quarters of
+    a period: ``tolerance / sqrt(n)`` (the standard error of a mean of n quarter
+    ratios whose single-quarter error has s.d. ``tolerance``); 0 when nothing is observed."""
+    if n_observed <= 0 or tolerance <= 0:
+        return 0.0
+    return float(tolerance / np.sqrt(n_observed))
+
+
+def abatement_at(surcharge: float, price: np.ndarray, have: np.ndarray, base_e: np.ndarray,
+                 scale: np.ndarray, x_max: np.ndarray) -> float:  # fmt: skip
+    """Mt/yr the key firms add (beyond what they have done or decided) when a
+    uniform ``surcharge`` (CNY/t) is added to their current carbon ``price``."""
+    x = (price + surcharge) * x_max / (scale + price + surcharge)
+    return float((np.clip(x - have, 0.0, None) * base_e).sum())
+
+
+@dataclass
+class Steering:
+    """One steering decision (a monitoring date in the steering window)."""
+
+    required_mt: float  # reduction still needed below the aim (< 0: room left)
+    surcharge: float  # CNY/t the province adds to every key firm's carbon price
+    relax: bool  # the province is projected below its aim by more than the band
+
+
+def projection(level_q: float, growth: float, n_left: int, pending_mt: float,
+               lag: int) -> np.ndarray:  # fmt: skip
+    """Province's emissions of the ``n_left`` quarters still to come (Mt per
+    quarter): the last known quarter's ``level_q`` grown at ``growth`` per year,
+    less the abatement already decided (``pending_mt`` Mt/yr) from the quarter it
+    takes effect (``lag`` quarters on)."""
+    j = np.arange(1, n_left + 1)
+    out = level_q * (1.0 + growth) ** (j / 4)
+    return out - np.where(j > lag, pending_mt / 4, 0.0)
+
+
+def official_trend(official: np.ndarray, gdp_q: np.ndarray, n_published: int, clip: float) -> float:
+    """Yearly change of the province's carbon intensity between its last two
+    published official years (official emissions over the GDP accounts'
+    ``gdp_q``, quarters x cities), clipped to +-``clip``; 0 with fewer than two."""
+    if n_published < 2 or clip <= 0:
+        return 0.0
+    y1, y0 = n_published - 1, n_published - 2
+    g1, g0 = gdp_q[4 * y1 : 4 * y1 + 4].sum(), gdp_q[4 * y0 : 4 * y0 + 4].sum()
+    a, b = np.nansum(official[y1]), np.nansum(official[y0])
+    if b <= 0 or g1 <= 0 or g0 <= 0:
+        return 0.0
+    return float(np.clip((a / g1) / (b / g0) - 1.0, -clip, clip))
+
+
+def surcharge_for(required_mt: float, covered_quarters: int, max_surcharge: float,
+                  price: np.ndarray, have: np.ndarray, base_e: np.ndarray, scale: np.ndarray,
+                  x_max: np.ndarray, steps: int = 40) -> float:  # fmt: skip
+    """Smallest surcharge on a grid of ``steps`` up to ``max_surcharge`` whose added
+    abatement over the ``covered_quarters`` it can still reach closes
+    ``required_mt`` (the maximum if none does; 0 if nothing is required or no
+    quarter can be reached)."""
+    if required_mt <= 0 or covered_quarters <= 0 or max_surcharge <= 0:
+        return 0.0
+    for s in np.linspace(0.0, max_surcharge, steps + 1)[1:]:
+        if abatement_at(s, price, have, base_e, scale, x_max) * covered_quarters / 4 >= required_mt:
+            return float(s)
+    return float(max_surcharge)
+
+
+def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
+    """Closed-loop control of the remaining budget in the last ``steering.years``
+    years of a period, on each monitoring date (docs/ODD.md 8.4).
+
+    The province projects its binding outcome from what it knows (official and
+    fast estimates up to quarter ``last``): in total mode the period's emissions
+    against its budget (the centre's cap once re-based on the official base
+    year), in intensity mode the final year's intensity against the target
+    intensity (dual: both).  The reduction still needed below the aim (the
+    target less ``steering.safety``) is spread over the quarters the province
+    can still reach (after ``abatement.lag_quarters``): it sets the smallest
+    uniform surcharge on key firms' carbon price (at most ``steering.max_surcharge``)
+    whose added abatement closes it.  Abatement is a ratchet, so the loop acts
+    once per gap: later dates count the abatement already decided.  Projected
+    below the aim by more than ``steering.relax_band``, the province relaxes:
+    no city runs an overrun package."""
+    v = model.sc.values
+    # the window of each control: a cap sums the whole period, an intensity target is
+    # the final year's
+    from_t = plan.end_t + 1 - 4 * np.array([v["steering.cap_years"], v["steering.years"]])
+    on_cap = plan.mode in ("total", "dual") and v["steering.cap_years"] > 0 and t >= from_t[0]
+    on_int = plan.mode in ("intensity", "dual") and v["steering.years"] > 0 and t >= from_t[1]
+    if not (on_cap or on_int) or last < 7:
+        return None
+    f = model.firms
+    s = f.sector
+    lag = max(int(v["abatement.lag_quarters"]), 0)
+    active = f.active
+    base_e = np.where(active, f.Qp * f.I / np.clip(1.0 - f.x_done, 1e-6, None), 0.0)
+    have = f.x_done + f.x_pending
+    # abatement decided but not yet done, plus what was done or closed after the last
+    # known quarter (in the project ledger, not yet in the estimates)
+    rec = model.q
+    done_since = rec["abatement_mt"][last + 1 : t + 1] + rec["phase_out_mt"][last + 1 : t + 1]
+    pending = float((f.x_pending * base_e).sum() + done_since.sum())
+    scale, x_max = f.sp.mac_scale[s], f.sp.mac_max[s]
+    price = model.firm_price
+    prov = np.nansum(est[: last + 1], axis=1)
+    n_left = plan.end_t - last
+    st = model.stats
+    n_pub = int(np.sum(st.published_at <= t))
+    # emissions grow with the GDP accounts' latest year-on-year growth times the
+    # official statistics' latest intensity change
+    gdp = st.gdp.sum(axis=1)
+    g4, g_prev = float(gdp[last - 3 : last + 1].sum()), float(gdp[last - 7 : last - 3].sum())
+    gg = float(np.clip(g4 / g_prev - 1.0, -0.1, 0.15)) if g_prev > 0 else 0.0
+    i_tr = official_trend(st.official, st.gdp, n_pub, v["steering.growth_clip"])
+    g = (1.0 + gg) * (1.0 + i_tr) - 1.0
+    # level: the last four known quarters, each with the abatement and closures done
+    # since it (from the ledger), so one quarter's estimate error counts a quarter
+    w = np.arange(last - 3, last + 1)
+    done = (rec["abatement_mt"] + rec["phase_out_mt"]).sum(axis=1)
+    after = np.array([done[q + 1 : last + 1].sum() for q in w])
+    level = float(np.mean(prov[w] - after / 4))
+    proj = projection(level, g, n_left, pending, lag)
+    safety = v["steering.safety"]
+    first = t + 1 + lag  # first quarter a new abatement decision reaches
+    need, cover, rel = [], [], []
+    if on_cap:
+        cap = float(plan.budget_ref.sum())
+        total = float(prov[plan.p0 : last + 1].sum() + proj.sum())
+        # receding horizon: close the share of the gap that falls on the coming year
+        # now, the rest on later dates with better information
+        h = v["steering.cap_horizon"]
+        share = min(1.0, h / max(n_left, 1)) if h > 0 else 1.0
+        # what the projection cannot tell from noise yet (its error grows with the years ahead)
+        band = v["steering.uncertainty"] * n_left / 4 * cap
+        need.append((total - (1.0 - safety) * cap - band) * share)
+        cover.append(max(plan.end_t - max(first, last + 1) + 1, 0))
+        rel.append(need[-1] / cap)
+    if on_int:
+        fy = np.arange(plan.end_t - 3, plan.end_t + 1)
+        e_final = sum(prov[q] if q <= last else proj[q - last - 1] for q in fy)
+        gdp_final = sum(
+            gdp[q] if q <= last else gdp[last] * (1.0 + gg) ** ((q - last) / 4) for q in fy
+        )
+        # the intensity target on the base year as the province knows it (re-based on the
+        # official base year once published); in dual mode the cap is steered on its own
+        f_base = plan.rebase_factor if plan.rebased else 1.0
+        base_i = float(plan.E_base.sum() * f_base / plan.gdp_base.sum())
+        target_i = base_i * (1.0 - plan.intensity_target)
+        ahead = (plan.end_t - 1.5 - last) / 4  # years from the last known quarter to mid final year
+        band = v["steering.uncertainty"] * max(ahead, 0.0) * target_i * gdp_final
+        need.append(float(e_final - (1.0 - safety) * target_i * gdp_final - band))
+        cover.append(int(np.sum(fy >= max(first, last + 1))))
+        rel.append(need[-1] / (target_i * gdp_final))
+    # persistence: act on a gap only as far as the previous date saw it too (one date's
+    # fast estimate can be several per cent off; the abatement it would buy cannot be undone)
+    keys = [k for k, on in (("cap", on_cap), ("intensity", on_int)) if on]
+    prev = model.steering_prev or {}
+    model.steering_prev = dict(zip(keys, need, strict=True))
+    act = [min(n, prev.get(k, 0.0)) for k, n in zip(keys, need, strict=True)]
+    # abatement that can reach fewer than steering.min_quarters of the control is not bought
+    reach = [c if c >= v["steering.min_quarters"] else 0 for c in cover]
+    surcharge = max(
+        surcharge_for(n, c, v["steering.max_surcharge"], price, have, base_e, scale, x_max)
+        for n, c in zip(act, reach, strict=True)
+    )
+    return Steering(max(act), surcharge, max(rel) < -v["steering.relax_band"])

@@ -1,0 +1,132 @@
+"""Early tolerance of the status and closed-loop steering of the remaining budget
+(sim/stages/steering.py; issue 8, docs/ODD.md 8.4 and 10.1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.model import CarbonBudgetModel
+from sim.scenario import load_scenario
+from sim.stages.steering import (
+    abatement_at,
+    early_tolerance,
+    official_trend,
+    projection,
+    surcharge_for,
+)
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+
+
+def test_early_tolerance_by_hand():
+    assert early_tolerance(0, 0.1) == 0.0
+    assert early_tolerance(1, 0.1) == pytest.approx(0.1)
+    assert early_tolerance(4, 0.1) == pytest.approx(0.05)
+    assert early_tolerance(16, 0.2) == pytest.approx(0.05)
+    assert early_tolerance(9, 0.0) == 0.0
+
+
+def test_projection_by_hand():
+    # flat: the level, 10 per quarter
+    np.testing.assert_allclose(projection(10.0, 0.0, 3, 0.0, 1), [10.0, 10.0, 10.0])
+    # 5 % a year: 10 x 1.05^(j/4)
+    got = projection(10.0, 0.05, 4, 0.0, 0)
+    np.testing.assert_allclose(got, 10.0 * 1.05 ** (np.arange(1, 5) / 4))
+    # abatement decided (8 Mt/yr) counts from the quarter after the lag (2 quarters)
+    np.testing.assert_allclose(projection(10.0, 0.0, 4, 8.0, 2), [10.0, 10.0, 8.0, 8.0])
+
+
+def test_official_trend_by_hand():
+    # two cities; official emissions 100 then 99 (years 0, 1); GDP 1000 then 1100
+    official = np.array([[60.0, 40.0], [59.0, 40.0], [np.nan, np.nan]])
+    gdp_q = np.zeros((12, 2))
+    gdp_q[0:4] = 125.0  # 1000 a year
+    gdp_q[4:8] = 137.5  # 1100 a year
+    # intensity 0.09 against 0.1: -10 %
+    assert official_trend(official, gdp_q, 2, 0.5) == pytest.approx(0.99 / 1.1 - 1.0)
+    assert official_trend(official, gdp_q, 2, 0.05) == pytest.approx(-0.05)  # clipped
+    assert official_trend(official, gdp_q, 1, 0.5) == 0.0  # one year known: no trend
+
+
+def test_surcharge_closes_the_required_reduction():
+    # two firms, MAC(x) = 100 x / (0.5 - x); at price 0 they have abated nothing
+    price = np.zeros(2)
+    have = np.zeros(2)
+    base = np.array([40.0, 60.0])
+    scale = np.full(2, 100.0)
+    xmax = np.full(2, 0.5)
+    # at a surcharge of 100 CNY/t: x = 100 x 0.5 / 200 = 0.25 -> 25 Mt/yr
+    assert abatement_at(100.0, price, have, base, scale, xmax) == pytest.approx(25.0)
+    # 12.5 Mt over the two quarters it can reach needs 25 Mt/yr: the grid step 100
+    s = surcharge_for(12.5, 2, 400.0, price, have, base, scale, xmax, steps=4)
+    assert s == pytest.approx(100.0)
+    # more than the largest surcharge can give: the largest
+    assert surcharge_for(1e6, 2, 400.0, price, have, base, scale, xmax) == 400.0
+    # nothing required, or no quarter left to reach: none
+    assert surcharge_for(-5.0, 2, 400.0, price, have, base, scale, xmax) == 0.0
+    assert surcharge_for(5.0, 0, 400.0, price, have, base, scale, xmax) == 0.0
+    # what firms already did or decided counts: having 0.25, 100 CNY/t adds nothing
+    assert abatement_at(100.0, price, np.full(2, 0.25), base, scale, xmax) == 0.0
+
+
+def test_early_tolerance_softens_the_first_quarters():
+    # wider thresholds early: fewer overrun city-quarters in the first year of the period
+    over = []
+    for tol in (0.0, 0.15):
+        sc = load_scenario("default", {"monitoring.early_tolerance": tol, "steering.years": 0})
+        m = CarbonBudgetModel(sc, 3)
+        m.run_model()
+        p0 = m.plans[0].p0
+        over.append(int((m.q_status[p0 : p0 + 4] == 2).sum()))
+    assert over[1] < over[0]
+
+
+def test_steering_acts_only_in_its_window_and_never_when_off():
+    # the 21-city total-led province: cap steering from the second year
+    sc = load_scenario(str(EXPERIMENTS / "province21_total.toml"))
+    on = CarbonBudgetModel(sc, 5)
+    on.run_model()
+    p = on.plans[0]
+    ev = on.events.to_frame()
+    steer = ev[ev["kind"] == "steering"]
+    assert len(steer) > 0
+    assert (steer["t"] >= p.end_t + 1 - 4 * sc["steering.cap_years"]).all()
+    assert (steer["t"] <= p.end_t).all()
+    sc_off = load_scenario(str(EXPERIMENTS / "province21_total.toml"),
+                           {"steering.years": 0, "steering.cap_years": 0})  # fmt: skip
+    off = CarbonBudgetModel(sc_off, 5)
+    off.run_model()
+    fr = off.events.to_frame()
+    assert (fr["kind"] == "steering").sum() == 0
+    # steering only adds abatement (a ratchet): at least as much is abated
+    assert on.q["abatement_mt"].sum() >= off.q["abatement_mt"].sum()
+
+
+@pytest.mark.slow
+def test_early_tolerance_lowers_over_control_on_default():
+    # paired over 20 seeds: the margin over the centre's target and the GDP loss fall
+    from scipy import stats
+    from sim.stages.final_account import final_account
+
+    from sim.compare import replicate_seeds
+    from sim.runner import run_counterfactual
+
+    d_margin, d_gdp = [], []
+    for seed in replicate_seeds(0, 20):
+        cf = run_counterfactual(load_scenario("default"), seed)
+        me = []
+        for tol in (0.0, 0.1):
+            m = CarbonBudgetModel(
+                load_scenario("default", {"monitoring.early_tolerance": tol}), seed
+            )
+            m.run_model()
+            me.append(final_account(m, m.plans[0], cf)["measures"])
+        d_margin.append(me[1]["intensity_reduction"] - me[0]["intensity_reduction"])
+        d_gdp.append(me[1]["gdp_loss_bn"] - me[0]["gdp_loss_bn"])
+    for d in (d_margin, d_gdp):
+        x = np.asarray(d)
+        h = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+        assert x.mean() + h < 0
