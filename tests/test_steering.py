@@ -109,10 +109,10 @@ def test_steering_acts_only_in_its_window_and_never_when_off():
 def test_early_tolerance_lowers_over_control_on_default():
     # paired over 20 seeds: the margin over the centre's target and the GDP loss fall
     from scipy import stats
-    from sim.stages.final_account import final_account
 
     from sim.compare import replicate_seeds
     from sim.runner import run_counterfactual
+    from sim.stages.final_account import final_account
 
     d_margin, d_gdp = [], []
     for seed in replicate_seeds(0, 20):
