@@ -470,7 +470,11 @@ def EventLog(s: S.Session, v: int):
 def _num(x: Any) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
-    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.3g}"  # a year stays a year, not 2.02e+03
+    if abs(x) >= 1000:
+        return f"{x:.0f}"  # a year stays a year, not 2.02e+03
+    if 0 < abs(x) < 0.001:
+        return ("-" if x < 0 else "") + "<0.001"  # no 1.2e-05 in either language
+    return f"{x:.3g}"
 
 
 @solara.component
