@@ -39,6 +39,7 @@ NATURAL_BOUNDS: dict[str, tuple[float, float]] = {
     "effectiveness": (0.0, 100.0),
     "coordination": (0.0, 100.0),
     "capacity": (0.0, 100.0),
+    **{f"stage_{k}": (0.0, 100.0) for k in ("plan", "monitoring", "regulation", "accounts")},
 }
 
 
