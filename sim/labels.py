@@ -51,6 +51,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "group_allocation": ("Allocation weights", "指标分配权重"),
     "group_reserve": ("Reserve", "预留/单列指标"),
     "group_trading": ("Inter-city budget trading", "碳预算指标交易"),
+    "group_cities": ("Cities and project approval", "城市行为与项目审批"),
+    "group_steering": ("Province's steering of the remaining budget", "省级剩余预算统筹调控"),
     "now": ("Now", "当前"),
     "finished": ("Run finished", "运行结束"),
     "waiting_decision": (
@@ -339,6 +341,17 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "p_trading.penalty_price": ("Buyer's reservation price", "买方保留价格"),
     "p_trading.seller_margin": ("Share of a surplus a seller keeps", "卖方保留的盈余比例"),
+    "p_city.behaviour": ("Behaviour of the cities", "城市行为类型"),
+    "p_projects.defer_years": ("Times a proposal may be deferred", "项目可暂缓审批次数"),
+    "p_projects.value_hurdle": ("Value hurdle of a city in balance", "平衡城市的项目效益门槛"),
+    "p_projects.value_hurdle_overrun": (
+        "Value hurdle of a city in overrun",
+        "超支城市的项目效益门槛",
+    ),
+    "p_monitoring.early_tolerance": ("Early tolerance of the status", "期初状态判定容差"),
+    "p_steering.years": ("Years of steering to the intensity target", "强度目标闭环调控年数"),
+    "p_steering.cap_years": ("Years of steering to a cap", "总量目标闭环调控年数"),
+    "p_steering.max_surcharge": ("Largest steering surcharge", "调控碳价附加上限"),
     "pkg_surplus": ("Surplus package", "盈余政策包"),
     "pkg_balance": ("Balance package", "平衡政策包"),
     "pkg_overrun_orange": ("Overrun package (orange warning)", "超支政策包（橙色预警）"),
@@ -359,6 +372,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "u_weight": ("weight", "权重"),
     "u_strength": ("strength", "力度"),
     "u_quarters": ("quarters", "季度"),
+    "u_yr": ("years", "年"),
     "u_CNY/t": ("CNY/t", "元/吨"),
     "rule_fixed": ("fixed targets", "固定目标"),
     "rule_carryover": ("carry-over (bank and borrow)", "结转（盈余结转、赤字预借）"),
@@ -492,7 +506,7 @@ def unit_label(unit: str, lang: str = "en") -> str:
     return "" if unit in ("", "-") else tr(f"u_{unit}", lang)
 
 
-CHOICE_PREFIX = {"regime.name": "", "accounts.rule": "rule_"}
+CHOICE_PREFIX = {"regime.name": "", "accounts.rule": "rule_", "city.behaviour": "beh_"}
 
 
 def choice_label(name: str, choice: Any, lang: str = "en") -> str:

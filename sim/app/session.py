@@ -39,6 +39,9 @@ CONTROL_GROUPS: dict[str, tuple[str, ...]] = {
     "group_allocation": ("plan.weight_",),
     "group_reserve": ("plan.reserve_share",),
     "group_trading": ("trading.",),
+    "group_cities": ("city.behaviour", "projects.defer_years", "projects.value_hurdle"),
+    "group_steering": ("monitoring.early_tolerance", "steering.years", "steering.cap_years",
+                       "steering.max_surcharge"),
     "group_packages": ("package.",),
 }  # fmt: skip
 PACKAGE_CHOICES: tuple[str, ...] = PACKAGE_KEYS
