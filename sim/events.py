@@ -55,11 +55,13 @@ class EventLog:
             "t": cols["t"],
             "year": self.first_year + cols["t"] // 4,
             "quarter": cols["t"] % 4 + 1,
-            "kind": cols["kind"].astype(str),
-            "city": names[np.where(cols["city"] < 0, len(self.city_names), cols["city"])].astype(str),
+            # object arrays of str straight to pandas' string dtype (no numpy unicode copy)
+            "kind": pd.array(cols["kind"], dtype="str"),
+            "city": pd.array(names[np.where(cols["city"] < 0, len(self.city_names), cols["city"])],
+                             dtype="str"),  # fmt: skip
             "firm": cols["firm"],
             "amount": cols["amount"],
             "value": cols["value"],
-            "detail": cols["detail"].astype(str),
+            "detail": pd.array(cols["detail"], dtype="str"),
         })  # fmt: skip
         return df
