@@ -183,7 +183,7 @@ class CarbonBudgetModel(mesa.Model):
         s = f.sector
         x = np.minimum(f.x_done + f.x_pending, f.sp.mac_max[s] * 0.999)
         mac = f.sp.mac_scale[s] * x / (f.sp.mac_max[s] - x)
-        e = np.where(f.active, f.Qp * f.I, 0.0)
+        e = f.potential_emissions()
         w = f.by_city(e)
         return np.divide(f.by_city(mac * e), w, out=np.zeros(self.C), where=w > 0)
 

@@ -20,9 +20,6 @@ class Decisions:
     retire: np.ndarray  # Mt/yr of outdated emissions each city must retire (replacement)
 
 
-REASONS = ("approved", "deferred", "low_value", "no_room", "regional_restriction", "no_replacement")
-
-
 def assess_projects(city: np.ndarray, emissions: np.ndarray, high_carbon: np.ndarray, allowance: np.ndarray,
                     block_share: np.ndarray, replacement_ratio: np.ndarray, outdated_avail: np.ndarray,
                     u_block: np.ndarray, n_cities: int, replace_base: np.ndarray | None = None,

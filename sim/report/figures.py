@@ -15,6 +15,7 @@ once with the ``fig_*`` functions).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -249,7 +250,7 @@ def _axes(ax, size):
 # the axis limits, which are a pure function of the data shown -- changes.
 # So the PNG of a chart is a function of its data alone: a kept chart and a
 # fresh one give the same bytes (tests/test_app_page.py checks every quarter).
-class LiveChart:
+class LiveChart(ABC):
     """Base class: ``update(...)`` sets the data and returns the frame."""
 
     def __init__(self, lang: str, size: tuple[float, float], left: float, dpi: float = 72) -> None:
@@ -292,8 +293,10 @@ class LiveChart:
         img.convert("RGB").save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
-    def update(self, *data: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def update(self, *data: Any) -> Any:
+        """Set the chart's data artists from ``data``; return the frame (axis
+        limits) they need, so the background is redrawn only when it changes."""
 
 
 def _nice_limits(lo: float, hi: float, step: float) -> tuple[float, float]:

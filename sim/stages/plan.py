@@ -337,7 +337,7 @@ def horizontal_allocation(model: CarbonBudgetModel, plan: PeriodPlan) -> None:
     """The cities allocate their targets to their firms or sectors (each city
     decides the mode through the cities' AgentSet), then target their firms."""
     f = model.firms
-    e = np.where(f.active, f.Qp * f.I, 0.0)
+    e = f.potential_emissions()
     counts = np.bincount(f.city[f.active], minlength=model.C)
     mode = np.array(model.city_set.map("horizontal_mode", plan.p0, e, counts), dtype=bool)
     plan.allocate_horizontal(e, f.by_city_sector(e), mode)
@@ -350,7 +350,7 @@ def retarget_firms(model: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
     vectorised over all cities."""
     f = model.firms
     k = min(max(plan.year_index(t), 0), plan.years - 1)
-    e_now = np.where(f.active, f.Qp * f.I, 0.0)
+    e_now = f.potential_emissions()
     city_base = plan.E_base
     scale = plan.T[:, k] / np.where(city_base > 0, city_base, 1.0)  # city target relative to base
     firm_alloc = plan.firm_base * scale[f.city]

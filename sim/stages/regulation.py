@@ -141,7 +141,7 @@ def campaign(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
         gap_annual = np.maximum(
             E_final - allowed_final, (proj - plan.T.sum(axis=1)) / max(left / 4, 0.25)
         )
-    key = m.firms.by_city(np.where(m.firms.active, m.firms.Qp * m.firms.I, 0.0))
+    key = m.firms.by_city(m.firms.potential_emissions())
     need = np.clip(gap_annual, 0, None) / np.where(key > 0, key, 1.0)
     r = np.minimum(need, v["regime.campaign_max_restriction"])
     new = np.flatnonzero((r > 0) & (m.campaign_restriction == 0))
@@ -183,12 +183,13 @@ def project_round(m: CarbonBudgetModel, plan: PeriodPlan | None, t: int, props: 
         need = room_need(plan, t, city, e, output)
         # value per room taken, relative to the city's own carbon productivity
         # (a proposal taking next to no room has an infinite value: overflow is inf)
-        denom = need * carbon_productivity(m, t)[city]
+        est, last = m.stats.known(t - 1, use_fast=m.regime.fast_monitoring)
+        denom = need * carbon_productivity(m, est, last)[city]
         with np.errstate(over="ignore"):
             value = np.divide(output, denom, out=np.full(need.size, np.inf), where=denom > 0)
         cs = city[small]
         k = min(max(plan.year_index(t), 0), plan.years - 1)
-        rule_room = allowance(m, plan, t)
+        rule_room = allowance(m, plan, t, est, last)
         rule_h = np.array([rule_hurdle(STATUS_CODES[s], v) for s in m.city_status])
         can_defer = props["defer_left"][small] > 0
 
@@ -264,10 +265,9 @@ def _with_deferred(m: CarbonBudgetModel, props: dict[str, np.ndarray],
     return {key: np.concatenate([props[key], d[key][keep]]) for key in PROPOSAL_FIELDS}
 
 
-def carbon_productivity(m: CarbonBudgetModel, t: int) -> np.ndarray:
+def carbon_productivity(m: CarbonBudgetModel, est: np.ndarray, last: int) -> np.ndarray:
     """Each city's GDP per Mt emitted (bn CNY/Mt) over its last four known
-    quarters (its own monitoring data)."""
-    est, last = m.stats.known(t - 1, use_fast=m.regime.fast_monitoring)
+    quarters (its own monitoring data: ``est`` known up to quarter ``last``)."""
     lo = max(last - 3, 0)
     e = np.nansum(est[lo : last + 1], axis=0)
     g = m.stats.gdp[lo : last + 1].sum(axis=0)
@@ -285,13 +285,14 @@ def room_need(plan: PeriodPlan, t: int, city: np.ndarray, e: np.ndarray,
     return {"total": e, "intensity": beyond}.get(plan.mode, np.maximum(e, beyond))
 
 
-def allowance(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> np.ndarray:
+def allowance(m: CarbonBudgetModel, plan: PeriodPlan, t: int, est: np.ndarray,
+              last: int) -> np.ndarray:  # fmt: skip
     """Room for new projects per city (Mt/yr): remaining targets minus a
-    forecast of existing emitters and approved projects not yet online,
-    times the assessment share, plus growth-preference slack."""
+    forecast of existing emitters (the last four quarters of ``est`` known up
+    to quarter ``last``) and approved projects not yet online, times the
+    assessment share, plus growth-preference slack."""
     v = m.sc.values
     k = plan.year_index(t)
-    est, last = m.stats.known(t - 1, use_fast=m.regime.fast_monitoring)
     lo = max(last - 3, 0)
     rate = np.nansum(est[lo : last + 1], axis=0) * 4 / max(last + 1 - lo, 1)
     years_ahead = np.arange(k, plan.years) - (last // 4 - plan.p0 // 4)

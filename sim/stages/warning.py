@@ -123,7 +123,7 @@ def orderly_restriction(
     if not who.any():
         who[:] = True
     f = m.firms
-    key = f.by_city(np.where(f.active, f.Qp * f.I, 0.0))
+    key = f.by_city(f.potential_emissions())
     share = gap / (left / 4) / max(float(key[who].sum()), 1e-9)
     new = np.where(who, min(share, m.sc["monitoring.cap_restriction_max"]), 0.0)
     started = np.flatnonzero((new > 0) & (m.campaign_restriction == 0))
