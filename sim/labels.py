@@ -256,6 +256,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "ev_campaign": ("campaign (production restriction)", "运动式减排（限产）"),
     "ev_orderly_restriction": ("orderly restriction under the cap", "总量约束下的有序限产"),
     "ev_steering": ("steering of the remaining budget", "剩余预算闭环调控"),
+    "ev_steering_restriction": (
+        "orderly restriction by the steering (last resort)",
+        "闭环调控兜底有序限产",
+    ),
     "ev_plan_rebased": ("plan re-based on the official base year", "按官方基年数据校准方案"),
     "ev_negotiation_offer": ("city's counter-proposal (negotiation)", "城市反馈意见（征求意见）"),
     "ev_approval_room": ("city's approval room", "城市项目审批空间"),
@@ -427,6 +431,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "d_steering": (
         "surcharge on key firms set from the projected gap to the aim",
         "按预计缺口设定重点单位碳价附加",
+    ),
+    "d_steering_restriction": (
+        "output withheld where the largest surcharge cannot close the gap",
+        "碳价附加达上限仍无法弥合缺口时限制重点单位产量",
     ),
     "d_appeal": ("appeal granted from reserve", "申诉获批，由预留指标增补"),
     "d_projected_excess": (

@@ -103,6 +103,9 @@ class CarbonBudgetModel(mesa.Model):
         self.campaign_restriction = np.zeros(self.C)
         self.steering_surcharge = 0.0  # CNY/t the province adds to key firms' price (steering)
         self.steering_prev: dict[str, float] | None = None  # gaps seen on the last steering date
+        self.steering_restriction = 0.0  # share of key firms' output steering withholds
+        self.steer_withheld = np.zeros(self.T)  # Mt it withheld per quarter
+        self.steer_withheld_gdp = np.zeros(self.T)  # bn CNY of output it withheld per quarter
         self.firm_price = self.firms.sp.base_price[self.firms.sector]
         self.offset_queue = np.zeros(
             self.C
@@ -272,6 +275,7 @@ class CarbonBudgetModel(mesa.Model):
         self.campaign_restriction[:] = 0.0
         self.steering_surcharge = 0.0
         self.steering_prev = None
+        self.steering_restriction = 0.0
         if self.regime.packages:
             self.set_packages(np.full(self.C, ALL_KEYS.index("balance")))
 
@@ -365,8 +369,13 @@ class CarbonBudgetModel(mesa.Model):
             + np.where(od, lv.pressure["outdated"][c], 0)
         )
         f.restriction = np.minimum(
-            np.where(tg, lv.restriction[c], 0.0) + self.campaign_restriction[c], 0.95
-        )
+            np.where(tg, lv.restriction[c], 0.0) + self.campaign_restriction[c]
+            + self.steering_restriction, 0.95
+        )  # fmt: skip
+        if self.steering_restriction > 0:
+            on = f.active * self.steering_restriction / 4
+            self.steer_withheld[t] = float((on * f.Qp * f.I).sum())
+            self.steer_withheld_gdp[t] = float((on * f.Qp).sum())
         price = (f.sp.base_price[f.sector] + surcharge + pressure) / (
             1.0 - lv.fiscal_share[c] - lv.cost_share[c]
         )

@@ -15,6 +15,7 @@ from sim.stages.steering import (
     early_tolerance,
     official_trend,
     projection,
+    restriction_share,
     surcharge_for,
 )
 
@@ -48,6 +49,12 @@ def test_official_trend_by_hand():
     # intensity 0.09 against 0.1: -10 %
     assert official_trend(official, gdp_q, 2, 0.5) == pytest.approx(0.99 / 1.1 - 1.0)
     assert official_trend(official, gdp_q, 2, 0.05) == pytest.approx(-0.05)  # clipped
+    # the abatement in effect each year is added back: 1 Mt in year 0, 5 Mt in year 1
+    # (a one-off step, not a rate) -> (104 / 1100) / (101 / 1000) - 1
+    added = np.array([1.0, 5.0, 0.0])
+    assert official_trend(official, gdp_q, 2, 0.5, added) == pytest.approx(
+        (104.0 / 1100.0) / (101.0 / 1000.0) - 1.0
+    )
     assert official_trend(official, gdp_q, 1, 0.5) == 0.0  # one year known: no trend
 
 
@@ -130,3 +137,39 @@ def test_early_tolerance_lowers_over_control_on_default():
         x = np.asarray(d)
         h = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
         assert x.mean() + h < 0
+
+
+def test_restriction_share_by_hand():
+    # 6 Mt left that abatement cannot close; withholding all output would close 120 Mt
+    assert restriction_share(6.0, 120.0) == pytest.approx(0.05)
+    # nothing left, or withholding does not lower the control (key firms below target)
+    assert restriction_share(0.0, 120.0) == 0.0
+    assert restriction_share(-3.0, 120.0) == 0.0
+    assert restriction_share(6.0, 0.0) == 0.0
+    assert restriction_share(6.0, -10.0) == 0.0
+
+
+def test_steering_restricts_only_when_the_surcharge_is_exhausted():
+    # a tiny largest surcharge leaves the gap to the restriction; it stays within its bound,
+    # is lifted by the period's end, and never comes without the surcharge at its largest
+    path = str(EXPERIMENTS / "province21_total.toml")
+    sc = load_scenario(path, {"steering.max_surcharge": 25.0, "steering.max_restriction": 0.08})
+    m = CarbonBudgetModel(sc, 5)
+    m.run_model()
+    ev = m.events.to_frame()
+    rs = ev[ev["kind"] == "steering_restriction"]
+    assert len(rs) > 0 and rs["value"].max() > 0
+    assert (rs["value"] <= 0.08 + 1e-12).all()
+    withheld = m.steer_withheld[m.plans[0].p0 :]
+    assert withheld.sum() > 0
+    st = ev[ev["kind"] == "steering"]
+    first_r = int(rs[rs["value"] > 0]["t"].min())
+    assert st[st["t"] <= first_r]["value"].max() == pytest.approx(25.0)
+    # with no restriction allowed, none happens and more is emitted over the period
+    off = CarbonBudgetModel(load_scenario(path, {"steering.max_surcharge": 25.0,
+                                                 "steering.max_restriction": 0.0}), 5)  # fmt: skip
+    off.run_model()
+    assert (off.events.to_frame()["kind"] == "steering_restriction").sum() == 0
+    assert off.steer_withheld.sum() == 0
+    p = m.plans[0]
+    assert m.q["emissions"][p.p0 : p.end_t + 1].sum() < off.q["emissions"][p.p0 : p.end_t + 1].sum()

@@ -48,6 +48,7 @@ class Steering:
     required_mt: float  # reduction still needed below the aim (< 0: room left)
     surcharge: float  # CNY/t the province adds to every key firm's carbon price
     relax: bool  # the province is projected below its aim by more than the band
+    restriction: float = 0.0  # share of key firms' output withheld (the last resort)
 
 
 def projection(level_q: float, growth: float, n_left: int, pending_mt: float,
@@ -61,15 +62,22 @@ def projection(level_q: float, growth: float, n_left: int, pending_mt: float,
     return out - np.where(j > lag, pending_mt / 4, 0.0)
 
 
-def official_trend(official: np.ndarray, gdp_q: np.ndarray, n_published: int, clip: float) -> float:
+def official_trend(official: np.ndarray, gdp_q: np.ndarray, n_published: int, clip: float,
+                   added: np.ndarray | None = None) -> float:  # fmt: skip
     """Yearly change of the province's carbon intensity between its last two
     published official years (official emissions over the GDP accounts'
-    ``gdp_q``, quarters x cities), clipped to +-``clip``; 0 with fewer than two."""
+    ``gdp_q``, quarters x cities), clipped to +-``clip``; 0 with fewer than two.
+    ``added`` (Mt per year of the run) is added to each year's official
+    emissions first: the abatement and closures in effect that year, so the
+    trend is the one without them (they are one-off steps the projection counts
+    on its own, not a rate that goes on)."""
     if n_published < 2 or clip <= 0:
         return 0.0
     y1, y0 = n_published - 1, n_published - 2
     g1, g0 = gdp_q[4 * y1 : 4 * y1 + 4].sum(), gdp_q[4 * y0 : 4 * y0 + 4].sum()
     a, b = np.nansum(official[y1]), np.nansum(official[y0])
+    if added is not None:
+        a, b = a + added[y1], b + added[y0]
     if b <= 0 or g1 <= 0 or g0 <= 0:
         return 0.0
     return float(np.clip((a / g1) / (b / g0) - 1.0, -clip, clip))
@@ -134,16 +142,22 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     # emissions grow with the GDP accounts' latest year-on-year growth times the
     # official statistics' latest intensity change
     gdp = st.gdp.sum(axis=1)
-    g4, g_prev = float(gdp[last - 3 : last + 1].sum()), float(gdp[last - 7 : last - 3].sum())
+    # growth and level as they would be without the province's own restriction (it may lift it)
+    gdp_u = gdp + model.steer_withheld_gdp
+    g4, g_prev = float(gdp_u[last - 3 : last + 1].sum()), float(gdp_u[last - 7 : last - 3].sum())
     gg = float(np.clip(g4 / g_prev - 1.0, -0.1, 0.15)) if g_prev > 0 else 0.0
-    i_tr = official_trend(st.official, st.gdp, n_pub, v["steering.growth_clip"])
+    # the official trend without the abatement and closures in effect each year (the
+    # project ledger: Mt/yr taking effect per quarter, summed into what each year had)
+    done = (rec["abatement_mt"] + rec["phase_out_mt"]).sum(axis=1)
+    added = np.cumsum(done).reshape(-1, 4).sum(axis=1) / 4
+    i_tr = official_trend(st.official, st.gdp, n_pub, v["steering.growth_clip"], added)
     g = (1.0 + gg) * (1.0 + i_tr) - 1.0
     # level: the last four known quarters, each with the abatement and closures done
     # since it (from the ledger), so one quarter's estimate error counts a quarter
     w = np.arange(last - 3, last + 1)
-    done = (rec["abatement_mt"] + rec["phase_out_mt"]).sum(axis=1)
     after = np.array([done[q + 1 : last + 1].sum() for q in w])
-    level = float(np.mean(prov[w] - after / 4))
+    # (and with the output the province's own restriction withheld, which it may lift)
+    level = float(np.mean(prov[w] - after / 4 + model.steer_withheld[w]))
     proj = projection(level, g, n_left, pending, lag)
     safety = v["steering.safety"]
     first = t + 1 + lag  # first quarter a new abatement decision reaches
@@ -164,7 +178,7 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
         fy = np.arange(plan.end_t - 3, plan.end_t + 1)
         e_final = sum(prov[q] if q <= last else proj[q - last - 1] for q in fy)
         gdp_final = sum(
-            gdp[q] if q <= last else gdp[last] * (1.0 + gg) ** ((q - last) / 4) for q in fy
+            gdp[q] if q <= last else gdp_u[last] * (1.0 + gg) ** ((q - last) / 4) for q in fy
         )
         # the intensity target on the base year as the province knows it (re-based on the
         # official base year once published); in dual mode the cap is steered on its own
@@ -188,4 +202,30 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
         surcharge_for(n, c, v["steering.max_surcharge"], price, have, base_e, scale, x_max)
         for n, c in zip(act, reach, strict=True)
     )
-    return Steering(max(act), surcharge, max(rel) < -v["steering.relax_band"])
+    # last resort: what even the largest surcharge cannot close is withheld from key
+    # firms' output from the next quarter on (orderly restriction), sized afresh each date;
+    # only once the price is exhausted, not because abatement can no longer arrive in time
+    shares = [0.0]
+    if v["steering.max_restriction"] > 0 and surcharge >= v["steering.max_surcharge"]:
+        got = abatement_at(surcharge, price, have, base_e, scale, x_max)
+        e_key = float(np.where(active, f.Qp * f.I, 0.0).sum())
+        q_key = float(np.where(active, f.Qp, 0.0).sum())
+        for k, n, c in zip(keys, act, reach, strict=True):
+            if c == 0:
+                continue
+            if k == "cap":
+                per = e_key * (plan.end_t - t) / 4
+            else:  # withholding output lowers intensity only as far as key firms run above target
+                per = (e_key - (1.0 - safety) * target_i * q_key) * int(np.sum(fy > t)) / 4
+            shares.append(restriction_share(n - got * c / 4, per))
+    restriction = min(max(shares), v["steering.max_restriction"])
+    return Steering(max(act), surcharge, max(rel) < -v["steering.relax_band"], restriction)
+
+
+def restriction_share(left_mt: float, per_share_mt: float) -> float:
+    """Share of key firms' output to withhold so that ``left_mt`` (what abatement
+    cannot close) is closed, when withholding all of it would close
+    ``per_share_mt``; 0 when nothing is left or withholding does not help."""
+    if left_mt <= 0 or per_share_mt <= 0:
+        return 0.0
+    return float(left_mt / per_share_mt)

@@ -98,11 +98,16 @@ def monitor(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
 
 
 def apply_steering(m: CarbonBudgetModel, t: int, st: Steering) -> None:
-    """Set the steering surcharge (event ``steering`` when it changes)."""
+    """Set the steering surcharge and restriction (events ``steering`` and
+    ``steering_restriction`` when they change)."""
     if st.surcharge != m.steering_surcharge:
         m.events.add(t, "steering", amount=st.required_mt, value=st.surcharge,
                      detail="surcharge on key firms set from the projected gap to the aim")  # fmt: skip
     m.steering_surcharge = st.surcharge
+    if st.restriction != m.steering_restriction:
+        m.events.add(t, "steering_restriction", amount=st.required_mt, value=st.restriction,
+                     detail="output withheld where the largest surcharge cannot close the gap")  # fmt: skip
+    m.steering_restriction = st.restriction
 
 
 def orderly_restriction(
