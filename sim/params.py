@@ -500,7 +500,7 @@ _GLOBAL: list[Param] = [
        desc="intensity and dual mode: adjustments may lower but never raise the final year's target (the binding control is the final-year intensity)",
        source="documented judgement (issue 8 calibration; docs/ODD.md 10)"),
     _p("accounts.breach_repayment", float, 1.0, "share", 0.0, 1.0,
-       desc="share of an annual breach (after trades) repaid from the next year's target, beyond what the adjustment rule already took",
+       desc="share of an annual breach (after trades) repaid from the next year's target (then the years after it, each within accounts.adjust_cap of its plan), beyond what the adjustment rule already took",
        source="assumption: vary it in sensitivity analysis (UK Climate Change Act: borrowing is repaid from the next budget, via " + FACTS + ")"),
     _p("accounts.breach_penalty", float, 1.05, "-", 1.0, 3.0,
        desc="Mt repaid per Mt of breach (a penalty factor above 1)", source="assumption: vary it in sensitivity analysis"),

@@ -58,7 +58,7 @@ def test_without_the_ledger_a_closure_biases_the_fast_estimate_upwards():
 from sim.compare import replicate_seeds  # noqa: E402
 from sim.model import CarbonBudgetModel  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
-from sim.stages.annual_account import breach_repayment  # noqa: E402
+from sim.stages.annual_account import breach_repayment, repay_within_cap  # noqa: E402
 from sim.stages.warning import monitoring_schedule  # noqa: E402
 
 
@@ -77,6 +77,18 @@ def test_breach_repayment_by_hand():
     # owed: 11, 4.4, 2.2, 0; minus what the rule took: 11, 1.4, 0, 0
     np.testing.assert_allclose(got, [11.0, 1.4, 0.0, 0.0])
     np.testing.assert_allclose(breach_repayment(pos, rule, 0.5, 1.0), [5.0, 0.0, 0.0, 0.0])
+
+
+def test_repayment_stays_within_the_adjustment_cap_by_hand():
+    # three remaining years, bound lo = 85 each (adjust_cap 0.15 under a plan of 100)
+    proposal = np.array([[100.0, 100.0, 100.0], [90.0, 100.0, 100.0], [100.0, 100.0, 100.0]])
+    lo = np.full((3, 3), 85.0)
+    got = repay_within_cap(proposal, lo, np.array([10.0, 20.0, 60.0]))
+    # 10 from next year; 5 then 15; 15 + 15 + 15 and the last 15 not repaid
+    np.testing.assert_allclose(got[0], [90.0, 100.0, 100.0])
+    np.testing.assert_allclose(got[1], [85.0, 85.0, 100.0])
+    np.testing.assert_allclose(got[2], [85.0, 85.0, 85.0])
+    assert (got >= lo).all()
 
 
 def test_a_breach_is_repaid_from_next_years_target():

@@ -41,6 +41,21 @@ def breach_repayment(
     return np.clip(owed - np.clip(-rule_change, 0.0, None), 0.0, None)
 
 
+def repay_within_cap(proposal: np.ndarray, lo: np.ndarray, repay: np.ndarray) -> np.ndarray:
+    """The remaining years' targets (cities x years) less each city's repayment,
+    taken from next year's target first and, as far as a year would fall below
+    its bound ``lo`` (``accounts.adjust_cap`` under its plan), from the years
+    after it; what no remaining year can give is not repaid (a breach cannot
+    drive a city's targets into a spiral)."""
+    out = proposal.copy()
+    owed = repay.copy()
+    for j in range(out.shape[1]):
+        take = np.minimum(owed, np.clip(out[:, j] - lo[:, j], 0.0, None))
+        out[:, j] -= take
+        owed -= take
+    return out
+
+
 @dataclass
 class PendingAccount:
     """An annual account waiting for the governor's decision."""
@@ -129,8 +144,7 @@ def annual_account(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
         # what the rule already took from the remaining years
         repay = breach_repayment(held - A, proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1),
                                  v["accounts.breach_repayment"], v["accounts.breach_penalty"])  # fmt: skip
-        proposal[:, 0] = np.maximum(proposal[:, 0] - repay, 0.05 * planned[:, 0])
-        lo[:, 0] = np.minimum(lo[:, 0], proposal[:, 0])
+        proposal = repay_within_cap(proposal, lo, repay)
     suggested = proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
     cur = plan.T[:, k + 1 :].sum(axis=1)
     view = AccountView(
