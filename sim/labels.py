@@ -356,6 +356,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "p_steering.years": ("Years of steering to the intensity target", "强度目标闭环调控年数"),
     "p_steering.cap_years": ("Years of steering to a cap", "总量目标闭环调控年数"),
     "p_steering.max_surcharge": ("Largest steering surcharge", "调控碳价附加上限"),
+    "p_steering.max_restriction": (
+        "Largest orderly restriction by the steering (last resort)",
+        "闭环调控兜底有序限产上限",
+    ),
     "pkg_surplus": ("Surplus package", "盈余政策包"),
     "pkg_balance": ("Balance package", "平衡政策包"),
     "pkg_overrun_orange": ("Overrun package (orange warning)", "超支政策包（橙色预警）"),

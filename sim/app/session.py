@@ -41,7 +41,7 @@ CONTROL_GROUPS: dict[str, tuple[str, ...]] = {
     "group_trading": ("trading.",),
     "group_cities": ("city.behaviour", "projects.defer_years", "projects.value_hurdle"),
     "group_steering": ("monitoring.early_tolerance", "steering.years", "steering.cap_years",
-                       "steering.max_surcharge"),
+                       "steering.max_surcharge", "steering.max_restriction"),
     "group_packages": ("package.",),
 }  # fmt: skip
 PACKAGE_CHOICES: tuple[str, ...] = PACKAGE_KEYS
