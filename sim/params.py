@@ -481,7 +481,7 @@ _GLOBAL: list[Param] = [
     _p("steering.max_surcharge", float, 1000.0, "CNY/t", 0.0, 5000.0,
        desc="largest surcharge steering adds to key firms' carbon price",
        source="assumption: vary it in sensitivity analysis (about the mac_scale of the sectors x 3-5, where abatement nears its maximum)"),
-    _p("steering.max_restriction", float, 0.1, "share", 0.0, 0.5,
+    _p("steering.max_restriction", float, 0.05, "share", 0.0, 0.5,
        desc="last resort of the steering: while even steering.max_surcharge cannot close the projected gap, the province withholds up to this share of every key firm's output (orderly restriction, re-sized on each monitoring date and lifted when no longer needed; 0: never)",
        source="documented judgement: the bound of the traditional campaign (regime.campaign_max_restriction, history in FACTS.md); orderly power use of 2021 is the precedent"),
     _p("steering.growth_clip", float, 0.1, "1/yr", 0.0, 0.5,

@@ -167,12 +167,15 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     # (and with the output the province's own restriction withheld, which it may lift)
     level = float(np.mean(prov[w] - after / 4 + model.steer_withheld[w]))
     proj = projection(level, g, n_left, pending, lag)
+    # Mt and bn CNY the restriction in force withheld after the last known quarter
+    since = (model.steer_withheld[last + 1 : t + 1], model.steer_withheld_gdp[last + 1 : t + 1])
     safety = v["steering.safety"]
     first = t + 1 + lag  # first quarter a new abatement decision reaches
     need, cover, rel = [], [], []
     if on_cap:
         cap = float(plan.budget_ref.sum())
-        total = float(prov[plan.p0 : last + 1].sum() + proj.sum())
+        # less what the restriction in force withheld in the quarters not yet known
+        total = float(prov[plan.p0 : last + 1].sum() + proj.sum() - since[0].sum())
         # receding horizon: close the share of the gap that falls on the coming year
         # now, the rest on later dates with better information
         h = v["steering.cap_horizon"]
@@ -188,6 +191,9 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
         gdp_final = sum(
             gdp[q] if q <= last else gdp_u[last] * (1.0 + gg) ** ((q - last) / 4) for q in fy
         )
+        in_fy = np.arange(last + 1, t + 1) >= fy[0]
+        e_final -= float(since[0][in_fy].sum())
+        gdp_final -= float(since[1][in_fy].sum())
         # the intensity target on the base year as the province knows it (re-based on the
         # official base year once published); in dual mode the cap is steered on its own
         f_base = plan.rebase_factor if plan.rebased else 1.0
@@ -212,14 +218,16 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     )
     # last resort: what even the largest surcharge cannot close is withheld from key
     # firms' output from the next quarter on (orderly restriction), sized afresh each date;
-    # only once the price is exhausted, not because abatement can no longer arrive in time
+    # it starts only once the price is exhausted (not because abatement can no longer
+    # arrive in time), and once started it runs to the period's end unless no longer needed
     shares = [0.0]
-    if v["steering.max_restriction"] > 0 and surcharge >= v["steering.max_surcharge"]:
+    exhausted = surcharge >= v["steering.max_surcharge"]
+    if v["steering.max_restriction"] > 0 and (exhausted or model.steering_restriction > 0):
         got = abatement_at(surcharge, price, have, base_e, scale, x_max)
         e_key = float(np.where(active, f.Qp * f.I, 0.0).sum())
         q_key = float(np.where(active, f.Qp, 0.0).sum())
         for k, n, c in zip(keys, act, reach, strict=True):
-            if c == 0:
+            if c == 0 and model.steering_restriction == 0:
                 continue
             if k == "cap":
                 per = e_key * (plan.end_t - t) / 4
