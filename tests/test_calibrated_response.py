@@ -300,3 +300,14 @@ def test_budget_meets_its_target_on_hand_written_provinces_at_other_seeds(name):
             m.run_model()
             met.append(final_account(m, m.plans[0], None)["measures"]["target_met"])
     assert np.mean(met) >= 0.9, np.mean(met)
+
+
+def test_repayment_never_zeroes_a_target_even_without_an_adjustment_cap():
+    # accounts.adjust_cap = 1 lets a year's target fall to 0 under its bound; repayment
+    # still stops at 5 % of the plan (this seed once divided by a zero target)
+    sc = load_scenario("default", {"accounts.adjust_cap": 1.0, "monitoring.fast_noise": 0.3})
+    m = CarbonBudgetModel(sc, 1669736841572013746)
+    m.run_model()
+    p = m.plans[0]
+    assert (p.T > 0).all()
+    assert (p.held_to[~np.isnan(p.held_to)] > 0).all()

@@ -144,7 +144,8 @@ def annual_account(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
         # what the rule already took from the remaining years
         repay = breach_repayment(held - A, proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1),
                                  v["accounts.breach_repayment"], v["accounts.breach_penalty"])  # fmt: skip
-        proposal = repay_within_cap(proposal, lo, repay)
+        # (never below 5 % of a year's plan, whatever accounts.adjust_cap allows)
+        proposal = repay_within_cap(proposal, np.maximum(lo, 0.05 * planned), repay)
     suggested = proposal.sum(axis=1) - plan.T[:, k + 1 :].sum(axis=1)
     cur = plan.T[:, k + 1 :].sum(axis=1)
     view = AccountView(

@@ -226,14 +226,20 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
         got = abatement_at(surcharge, price, have, base_e, scale, x_max)
         e_key = float(np.where(active, f.Qp * f.I, 0.0).sum())
         q_key = float(np.where(active, f.Qp, 0.0).sum())
+        # output withheld cannot be restored: restriction acts only on the part of a gap
+        # beyond what the projection cannot tell from noise (steering.restriction_band of
+        # the control per year projected ahead)
+        rb = v["steering.restriction_band"] * n_left / 4
         for k, n, c in zip(keys, act, reach, strict=True):
             if c == 0 and model.steering_restriction == 0:
                 continue
             if k == "cap":
                 per = e_key * (plan.end_t - t) / 4
+                noise = rb * cap
             else:  # withholding output lowers intensity only as far as key firms run above target
                 per = (e_key - (1.0 - safety) * target_i * q_key) * int(np.sum(fy > t)) / 4
-            shares.append(restriction_share(n - got * c / 4, per))
+                noise = rb * target_i * gdp_final
+            shares.append(restriction_share(n - got * c / 4 - noise, per))
     restriction = min(max(shares), v["steering.max_restriction"])
     return Steering(max(act), surcharge, max(rel) < -v["steering.relax_band"], restriction)
 
