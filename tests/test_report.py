@@ -134,3 +134,26 @@ def test_sector_accounting_in_run_folder_and_report(run_dir, tiny_run, tmp_path)
         text = write_report(old, lang).read_text(encoding="utf-8")
         assert tr("sector_not_recorded", lang) in text
         assert tr("key_firms", lang) in text and tr("sector_steel", lang) not in text
+
+
+def test_events_table_keeps_the_provinces_decisions_before_rejections():
+    # 70 project rejections in 2026 and the steering's decisions in 2029-2030: the table
+    # (at most MAX_EVENTS rows) lists every decision and fills the rest with rejections
+    import pandas as pd
+
+    from sim.report.html import MAX_EVENTS, _events
+
+    rows = [dict(t=16, year=2026, quarter=1, kind="project_rejected", city="A", amount=0.1,
+                 value=1.0) for _ in range(70)]  # fmt: skip
+    rows += [dict(t=28, year=2029, quarter=1, kind="steering", city="province", amount=5.0,
+                  value=250.0),
+             dict(t=33, year=2030, quarter=2, kind="steering_restriction", city="province",
+                  amount=3.0, value=0.04)]  # fmt: skip
+    html = _events(pd.DataFrame(rows), {"start_year": 2026, "end_year": 2030}, "en")
+    assert event_label("steering", "en") in html
+    assert event_label("steering_restriction", "en") in html
+    assert html.count(event_label("project_rejected", "en")) == MAX_EVENTS - 2
+    # in time order: the rejections of 2026 come first
+    assert html.index(event_label("project_rejected", "en")) < html.index(
+        event_label("steering", "en")
+    )

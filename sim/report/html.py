@@ -43,6 +43,9 @@ MAIN_EVENT_KINDS = (
     "adjustment",
     "trade",
     "campaign",
+    "orderly_restriction",
+    "steering",
+    "steering_restriction",
     "project_rejected",
 )
 MAX_EVENTS = 60
@@ -256,7 +259,13 @@ def _events(ev: pd.DataFrame, fa: dict[str, Any], lang: str) -> str:
     e = ev[
         (ev.year >= fa["start_year"]) & (ev.year <= fa["end_year"]) & ev.kind.isin(MAIN_EVENT_KINDS)
     ]
-    e = e.sort_values(["t", "kind"], kind="stable").head(MAX_EVENTS)
+    e = e.sort_values(["t", "kind"], kind="stable")
+    if len(e) > MAX_EVENTS:
+        # project rejections are the most numerous (their count is in the causes table):
+        # the province's and cities' decisions first, rejections fill what is left
+        first = e[e.kind != "project_rejected"].head(MAX_EVENTS)
+        rejected = e[e.kind == "project_rejected"].head(MAX_EVENTS - len(first))
+        e = pd.concat([first, rejected]).sort_values(["t", "kind"], kind="stable")
     rows = [[f"{r.year} Q{r.quarter}", event_label(r.kind, lang),
              tr("province", lang) if r.city == "province" else r.city, _num(r.amount, ".2f"),
              _num(r.value, ".3g")] for r in e.itertuples()]  # fmt: skip
