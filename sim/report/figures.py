@@ -36,6 +36,8 @@ TIMELINE_KINDS = (
     "listed_quota_granted",
     "major_project_approved",
     "campaign",
+    "steering",
+    "steering_restriction",
 )
 _CJK_FAMILY: list[str] = []
 
