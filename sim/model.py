@@ -104,8 +104,8 @@ class CarbonBudgetModel(mesa.Model):
         self.steering_surcharge = 0.0  # CNY/t the province adds to key firms' price (steering)
         self.steering_prev: dict[str, float] | None = None  # gaps seen on the last steering date
         self.steering_restriction = 0.0  # share of key firms' output steering withholds
-        self.steer_withheld = np.zeros(self.T)  # Mt it withheld per quarter
-        self.steer_withheld_gdp = np.zeros(self.T)  # bn CNY of output it withheld per quarter
+        self.steering_withheld_mt = np.zeros(self.T)  # Mt it withheld per quarter
+        self.steering_withheld_gdp = np.zeros(self.T)  # bn CNY of output it withheld per quarter
         self.firm_price = self.firms.sp.base_price[self.firms.sector]
         self.offset_queue = np.zeros(
             self.C
@@ -373,9 +373,9 @@ class CarbonBudgetModel(mesa.Model):
             + self.steering_restriction, 0.95
         )  # fmt: skip
         if self.steering_restriction > 0:
-            on = f.active * self.steering_restriction / 4
-            self.steer_withheld[t] = float((on * f.Qp * f.I).sum())
-            self.steer_withheld_gdp[t] = float((on * f.Qp).sum())
+            share = self.steering_restriction / 4
+            self.steering_withheld_mt[t] = share * float(f.potential_emissions().sum())
+            self.steering_withheld_gdp[t] = share * float(f.Qp[f.active].sum())
         price = (f.sp.base_price[f.sector] + surcharge + pressure) / (
             1.0 - lv.fiscal_share[c] - lv.cost_share[c]
         )

@@ -160,7 +160,7 @@ def test_steering_restricts_only_when_the_surcharge_is_exhausted():
     rs = ev[ev["kind"] == "steering_restriction"]
     assert len(rs) > 0 and rs["value"].max() > 0
     assert (rs["value"] <= 0.08 + 1e-12).all()
-    withheld = m.steer_withheld[m.plans[0].p0 :]
+    withheld = m.steering_withheld_mt[m.plans[0].p0 :]
     assert withheld.sum() > 0
     st = ev[ev["kind"] == "steering"]
     first_r = int(rs[rs["value"] > 0]["t"].min())
@@ -170,6 +170,6 @@ def test_steering_restricts_only_when_the_surcharge_is_exhausted():
                                                  "steering.max_restriction": 0.0}), 5)  # fmt: skip
     off.run_model()
     assert (off.events.to_frame()["kind"] == "steering_restriction").sum() == 0
-    assert off.steer_withheld.sum() == 0
+    assert off.steering_withheld_mt.sum() == 0
     p = m.plans[0]
     assert m.q["emissions"][p.p0 : p.end_t + 1].sum() < off.q["emissions"][p.p0 : p.end_t + 1].sum()

@@ -117,6 +117,11 @@ class FirmPopulation:
         """Emissions at potential output of every firm (Mt/yr; 0 if inactive)."""
         return np.where(self.active, self.Qp * self.I, 0.0)
 
+    def baseline_emissions(self) -> np.ndarray:
+        """Emissions at potential output without the abatement done (Mt/yr, the
+        base abatement shares apply to; 0 if inactive)."""
+        return np.where(self.active, self.Qp * self.I / np.clip(1.0 - self.x_done, 1e-6, None), 0.0)
+
     def abatable(self, price: float) -> np.ndarray:
         """Emissions (Mt/yr at potential output) each firm could still abate at
         a carbon price ``price`` beyond what it has abated (its MAC curve)."""
@@ -203,9 +208,7 @@ class FirmPopulation:
         have = self.x_done + self.x_pending
         dx = np.where(self.active, np.clip(target - have, 0.0, None), 0.0)
         dx = np.where(dx > 1e-4, dx, 0.0)
-        base = (
-            self.Qp * self.I / np.clip(1.0 - self.x_done, 1e-6, None)
-        )  # baseline-path emissions, Mt/yr
+        base = self.baseline_emissions()  # baseline-path emissions, Mt/yr
         cost_per_t = mac_cost(have + dx, sp.mac_scale[s], sp.mac_max[s]) - mac_cost(
             have, sp.mac_scale[s], sp.mac_max[s]
         )

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.agents.firms import mac_share
+
 
 def early_tolerance(n_observed: int, tolerance: float) -> float:
     """Extra share added to the status thresholds after ``n_observed`` quarters of
@@ -41,7 +43,7 @@ def abatement_at(surcharge: float, price: np.ndarray, have: np.ndarray, base_e: 
                  scale: np.ndarray, x_max: np.ndarray) -> float:  # fmt: skip
     """Mt/yr the key firms add (beyond what they have done or decided) when a
     uniform ``surcharge`` (CNY/t) is added to their current carbon ``price``."""
-    x = (price + surcharge) * x_max / (scale + price + surcharge)
+    x = mac_share(price + surcharge, scale, x_max)
     return float((np.clip(x - have, 0.0, None) * base_e).sum())
 
 
@@ -133,14 +135,14 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     f = model.firms
     s = f.sector
     lag = max(int(v["abatement.lag_quarters"]), 0)
-    active = f.active
-    base_e = np.where(active, f.Qp * f.I / np.clip(1.0 - f.x_done, 1e-6, None), 0.0)
+    base_e = f.baseline_emissions()
     have = f.x_done + f.x_pending
-    # abatement decided but not yet done, plus what was done or closed after the last
-    # known quarter (in the project ledger, not yet in the estimates)
+    # abatement and closures taking effect per quarter (the project ledger, Mt/yr)
     rec = model.q
-    done_since = rec["abatement_mt"][last + 1 : t + 1] + rec["phase_out_mt"][last + 1 : t + 1]
-    pending = float((f.x_pending * base_e).sum() + done_since.sum())
+    done = (rec["abatement_mt"] + rec["phase_out_mt"]).sum(axis=1)
+    # abatement decided but not yet done, plus what was done or closed after the last
+    # known quarter (in the ledger, not yet in the estimates)
+    pending = float((f.x_pending * base_e).sum() + done[last + 1 : t + 1].sum())
     scale, x_max = f.sp.mac_scale[s], f.sp.mac_max[s]
     price = model.firm_price
     prov = np.nansum(est[: last + 1], axis=1)
@@ -151,12 +153,11 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     # official statistics' latest intensity change
     gdp = st.gdp.sum(axis=1)
     # growth and level as they would be without the province's own restriction (it may lift it)
-    gdp_u = gdp + model.steer_withheld_gdp
+    gdp_u = gdp + model.steering_withheld_gdp
     g4, g_prev = float(gdp_u[last - 3 : last + 1].sum()), float(gdp_u[last - 7 : last - 3].sum())
     gg = float(np.clip(g4 / g_prev - 1.0, -0.1, 0.15)) if g_prev > 0 else 0.0
     # the official trend without the abatement and closures in effect each year (the
-    # project ledger: Mt/yr taking effect per quarter, summed into what each year had)
-    done = (rec["abatement_mt"] + rec["phase_out_mt"]).sum(axis=1)
+    # ledger's quarterly additions summed into what each year had)
     added = np.cumsum(done).reshape(-1, 4).sum(axis=1) / 4
     i_tr = official_trend(st.official, st.gdp, n_pub, v["steering.growth_clip"], added)
     g = (1.0 + gg) * (1.0 + i_tr) - 1.0
@@ -165,17 +166,18 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     w = np.arange(last - 3, last + 1)
     after = np.array([done[q + 1 : last + 1].sum() for q in w])
     # (and with the output the province's own restriction withheld, which it may lift)
-    level = float(np.mean(prov[w] - after / 4 + model.steer_withheld[w]))
+    level = float(np.mean(prov[w] - after / 4 + model.steering_withheld_mt[w]))
     proj = projection(level, g, n_left, pending, lag)
     # Mt and bn CNY the restriction in force withheld after the last known quarter
-    since = (model.steer_withheld[last + 1 : t + 1], model.steer_withheld_gdp[last + 1 : t + 1])
+    unknown_mt = model.steering_withheld_mt[last + 1 : t + 1]
+    unknown_gdp = model.steering_withheld_gdp[last + 1 : t + 1]
     safety = v["steering.safety"]
     first = t + 1 + lag  # first quarter a new abatement decision reaches
     need, cover, rel = [], [], []
     if on_cap:
         cap = float(plan.budget_ref.sum())
         # less what the restriction in force withheld in the quarters not yet known
-        total = float(prov[plan.p0 : last + 1].sum() + proj.sum() - since[0].sum())
+        total = float(prov[plan.p0 : last + 1].sum() + proj.sum() - unknown_mt.sum())
         # receding horizon: close the share of the gap that falls on the coming year
         # now, the rest on later dates with better information
         h = v["steering.cap_horizon"]
@@ -192,8 +194,8 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
             gdp[q] if q <= last else gdp_u[last] * (1.0 + gg) ** ((q - last) / 4) for q in fy
         )
         in_fy = np.arange(last + 1, t + 1) >= fy[0]
-        e_final -= float(since[0][in_fy].sum())
-        gdp_final -= float(since[1][in_fy].sum())
+        e_final -= float(unknown_mt[in_fy].sum())
+        gdp_final -= float(unknown_gdp[in_fy].sum())
         # the intensity target on the base year as the province knows it (re-based on the
         # official base year once published); in dual mode the cap is steered on its own
         f_base = plan.rebase_factor if plan.rebased else 1.0
@@ -224,8 +226,8 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     exhausted = surcharge >= v["steering.max_surcharge"]
     if v["steering.max_restriction"] > 0 and (exhausted or model.steering_restriction > 0):
         got = abatement_at(surcharge, price, have, base_e, scale, x_max)
-        e_key = float(np.where(active, f.Qp * f.I, 0.0).sum())
-        q_key = float(np.where(active, f.Qp, 0.0).sum())
+        e_key = float(f.potential_emissions().sum())
+        q_key = float(np.where(f.active, f.Qp, 0.0).sum())
         # output withheld cannot be restored: restriction acts only on the part of a gap
         # beyond what the projection cannot tell from noise (steering.restriction_band of
         # the control per year projected ahead)
