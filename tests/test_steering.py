@@ -55,6 +55,13 @@ def test_official_trend_by_hand():
     assert official_trend(official, gdp_q, 2, 0.5, added) == pytest.approx(
         (104.0 / 1100.0) / (101.0 / 1000.0) - 1.0
     )
+    # and the output the province's own restriction withheld: 2 Mt and 50 bn CNY in
+    # year 1 -> (106 / 1150) / (101 / 1000) - 1 (a restriction it may lift, not a trend)
+    added_r = added + np.array([0.0, 2.0, 0.0])
+    withheld = np.array([0.0, 50.0, 0.0])
+    assert official_trend(official, gdp_q, 2, 0.5, added_r, withheld) == pytest.approx(
+        (106.0 / 1150.0) / (101.0 / 1000.0) - 1.0
+    )
     assert official_trend(official, gdp_q, 1, 0.5) == 0.0  # one year known: no trend
 
 
@@ -173,3 +180,27 @@ def test_steering_restricts_only_when_the_surcharge_is_exhausted():
     assert off.steering_withheld_mt.sum() == 0
     p = m.plans[0]
     assert m.q["emissions"][p.p0 : p.end_t + 1].sum() < off.q["emissions"][p.p0 : p.end_t + 1].sum()
+
+
+def test_a_cap_restricts_late_only_against_a_breach_of_the_cap():
+    # with no abatement able to arrive in time (steering.min_quarters beyond the period)
+    # the price never acts; under a cap the last resort still starts, but only against a
+    # projected breach of the cap itself: the reduction required below the aim when it
+    # starts is more than the aim's distance below the cap (steering.safety of it);
+    # under an intensity target it never starts
+    path = str(EXPERIMENTS / "province21_total.toml")
+    ov = {"steering.min_quarters": 20, "steering.safety": 0.04}
+    started = 0
+    for seed in range(4):
+        m = CarbonBudgetModel(load_scenario(path, ov), seed)
+        m.run_model()
+        ev = m.events.to_frame()
+        assert (ev[ev["kind"] == "steering"]["value"] == 0).all()  # the price never acts
+        rs = ev[(ev["kind"] == "steering_restriction") & (ev["value"] > 0)]
+        if len(rs):
+            started += 1
+            assert rs["amount"].iloc[0] > 0.04 * float(m.plans[0].budget_ref.sum())
+    assert started > 0
+    m = CarbonBudgetModel(load_scenario("default", {"steering.min_quarters": 20}), 0)
+    m.run_model()
+    assert (m.events.to_frame()["kind"] == "steering_restriction").sum() == 0

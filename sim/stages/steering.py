@@ -69,14 +69,17 @@ def projection(level_q: float, growth: float, n_left: int, pending_mt: float,
 
 
 def official_trend(official: np.ndarray, gdp_q: np.ndarray, n_published: int, clip: float,
-                   added: np.ndarray | None = None) -> float:  # fmt: skip
+                   added: np.ndarray | None = None,
+                   added_gdp: np.ndarray | None = None) -> float:  # fmt: skip
     """Yearly change of the province's carbon intensity between its last two
     published official years (official emissions over the GDP accounts'
     ``gdp_q``, quarters x cities), clipped to +-``clip``; 0 with fewer than two.
     ``added`` (Mt per year of the run) is added to each year's official
-    emissions first: the abatement and closures in effect that year, so the
-    trend is the one without them (they are one-off steps the projection counts
-    on its own, not a rate that goes on)."""
+    emissions first, and ``added_gdp`` (bn CNY per year) to its GDP: the
+    abatement and closures in effect that year and the output the province's
+    own restriction withheld, so the trend is the one without them (they are
+    one-off steps the projection counts on its own, or that the province may
+    lift, not a rate that goes on)."""
     if n_published < 2 or clip <= 0:
         return 0.0
     y1, y0 = n_published - 1, n_published - 2
@@ -84,6 +87,8 @@ def official_trend(official: np.ndarray, gdp_q: np.ndarray, n_published: int, cl
     a, b = np.nansum(official[y1]), np.nansum(official[y0])
     if added is not None:
         a, b = a + added[y1], b + added[y0]
+    if added_gdp is not None:
+        g1, g0 = g1 + added_gdp[y1], g0 + added_gdp[y0]
     if b <= 0 or g1 <= 0 or g0 <= 0:
         return 0.0
     return float(np.clip((a / g1) / (b / g0) - 1.0, -clip, clip))
@@ -157,9 +162,14 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     g4, g_prev = float(gdp_u[last - 3 : last + 1].sum()), float(gdp_u[last - 7 : last - 3].sum())
     gg = float(np.clip(g4 / g_prev - 1.0, -0.1, 0.15)) if g_prev > 0 else 0.0
     # the official trend without the abatement and closures in effect each year (the
-    # ledger's quarterly additions summed into what each year had)
+    # ledger's quarterly additions summed into what each year had), and without the
+    # output the province's own restriction withheld (emissions and GDP)
     added = np.cumsum(done).reshape(-1, 4).sum(axis=1) / 4
-    i_tr = official_trend(st.official, st.gdp, n_pub, v["steering.growth_clip"], added)
+    added += model.steering_withheld_mt.reshape(-1, 4).sum(axis=1)
+    withheld_gdp = model.steering_withheld_gdp.reshape(-1, 4).sum(axis=1)
+    i_tr = official_trend(
+        st.official, st.gdp, n_pub, v["steering.growth_clip"], added, withheld_gdp
+    )
     g = (1.0 + gg) * (1.0 + i_tr) - 1.0
     # level: the last four known quarters, each with the abatement and closures done
     # since it (from the ledger), so one quarter's estimate error counts a quarter
@@ -220,11 +230,16 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     )
     # last resort: what even the largest surcharge cannot close is withheld from key
     # firms' output from the next quarter on (orderly restriction), sized afresh each date;
-    # it starts only once the price is exhausted (not because abatement can no longer
-    # arrive in time), and once started it runs to the period's end unless no longer needed
+    # it starts once the price is exhausted (under an intensity target not because
+    # abatement can no longer arrive in time: a false alarm there costs output for
+    # nothing), and once started it runs to the period's end unless no longer needed
     shares = [0.0]
     exhausted = surcharge >= v["steering.max_surcharge"]
-    if v["steering.max_restriction"] > 0 and (exhausted or model.steering_restriction > 0):
+    # under a cap every quarter counts: where abatement can no longer arrive in time
+    # the price has nothing left to do, so the last resort may start (or start again)
+    late_cap = on_cap and reach[0] == 0
+    running = model.steering_restriction > 0
+    if v["steering.max_restriction"] > 0 and (exhausted or running or late_cap):
         got = abatement_at(surcharge, price, have, base_e, scale, x_max)
         e_key = float(f.potential_emissions().sum())
         q_key = float(np.where(f.active, f.Qp, 0.0).sum())
@@ -233,11 +248,13 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
         # the control per year projected ahead)
         rb = v["steering.restriction_band"] * n_left / 4
         for k, n, c in zip(keys, act, reach, strict=True):
-            if c == 0 and model.steering_restriction == 0:
+            if c == 0 and not running and k != "cap":
                 continue
             if k == "cap":
                 per = e_key * (plan.end_t - t) / 4
                 noise = rb * cap
+                if not (running or exhausted):  # a late start only against a breach of the
+                    noise += safety * cap  # cap itself (the need's part below it is at most this)
             else:  # withholding output lowers intensity only as far as key firms run above target
                 per = (e_key - (1.0 - safety) * target_i * q_key) * int(np.sum(fy > t)) / 4
                 noise = rb * target_i * gdp_final
