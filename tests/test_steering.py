@@ -12,6 +12,7 @@ from sim.model import CarbonBudgetModel
 from sim.scenario import load_scenario
 from sim.stages.steering import (
     abatement_at,
+    blended_growth,
     early_tolerance,
     official_trend,
     projection,
@@ -38,6 +39,13 @@ def test_projection_by_hand():
     np.testing.assert_allclose(got, 10.0 * 1.05 ** (np.arange(1, 5) / 4))
     # abatement decided (8 Mt/yr) counts from the quarter after the lag (2 quarters)
     np.testing.assert_allclose(projection(10.0, 0.0, 4, 8.0, 2), [10.0, 10.0, 8.0, 8.0])
+
+
+def test_blended_growth_by_hand():
+    # a boom year of 9 % against an expected 5 %, weighted 0.5: 7 %
+    assert blended_growth(0.09, 0.05, 0.5) == pytest.approx(0.07)
+    assert blended_growth(0.09, 0.05, 1.0) == pytest.approx(0.09)  # the latest alone
+    assert blended_growth(-0.02, 0.05, 0.0) == pytest.approx(0.05)  # the plan's alone
 
 
 def test_official_trend_by_hand():

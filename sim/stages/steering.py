@@ -94,6 +94,13 @@ def official_trend(official: np.ndarray, gdp_q: np.ndarray, n_published: int, cl
     return float(np.clip((a / g1) / (b / g0) - 1.0, -clip, clip))
 
 
+def blended_growth(latest: float, expected: float, weight: float) -> float:
+    """GDP growth the projection uses: the latest year-on-year growth weighted
+    ``weight`` against the plan's ``expected`` growth (a year of boom or slump
+    tends to revert)."""
+    return expected + weight * (latest - expected)
+
+
 def surcharge_for(required_mt: float, covered_quarters: int, max_surcharge: float,
                   price: np.ndarray, have: np.ndarray, base_e: np.ndarray, scale: np.ndarray,
                   x_max: np.ndarray, steps: int = 40) -> float:  # fmt: skip
@@ -154,13 +161,14 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     n_left = plan.end_t - last
     st = model.stats
     n_pub = int(np.sum(st.published_at <= t))
-    # emissions grow with the GDP accounts' latest year-on-year growth times the
-    # official statistics' latest intensity change
+    # emissions grow with the GDP accounts' latest year-on-year growth (weighted with the
+    # expected growth) times the official statistics' latest intensity change
     gdp = st.gdp.sum(axis=1)
     # growth and level as they would be without the province's own restriction (it may lift it)
     gdp_u = gdp + model.steering_withheld_gdp
     g4, g_prev = float(gdp_u[last - 3 : last + 1].sum()), float(gdp_u[last - 7 : last - 3].sum())
     gg = float(np.clip(g4 / g_prev - 1.0, -0.1, 0.15)) if g_prev > 0 else 0.0
+    gg = blended_growth(gg, v["macro.gdp_growth_expectation"], v["steering.growth_weight"])
     # the official trend without the abatement and closures in effect each year (the
     # ledger's quarterly additions summed into what each year had), and without the
     # output the province's own restriction withheld (emissions and GDP)
