@@ -43,6 +43,7 @@ HEADLINE = (
     ("gdp_loss_bn", "GDP loss vs no-policy (bn CNY)"),
     ("restriction_gdp_loss_bn", "of which production restriction (bn CNY)"),
     ("fiscal_cost_bn", "fiscal cost (bn CNY)"),
+    ("policy_cost_bn", "policy cost: restriction + abatement (bn CNY)"),
     ("end_loadedness_gdp", "share of GDP loss in the final year"),
     ("end_loadedness_restriction", "share of restriction loss in the final year"),
     ("composite", "quality score (0-100)"),

@@ -152,6 +152,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "budget_no_adjust": ("budget, without adjustment", "碳预算管理（无逐年调整）"),
     "budget_no_trading": ("budget, without trading", "碳预算管理（无指标交易）"),
     "budget_no_reserve": ("budget, without reserve", "碳预算管理（无预留指标）"),
+    "budget_no_coord": ("budget, without five-year coordination", "碳预算管理（无五年统筹）"),
+    "budget_no_coord_no_trading": (
+        "budget, without coordination or trading",
+        "碳预算管理（无五年统筹、无指标交易）",
+    ),
     "none": ("no local policy", "无地方政策"),
     "mode_intensity": ("intensity-led", "强度为主、总量为辅"),
     "mode_total": ("total-led", "总量为主"),
@@ -211,6 +216,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "相对无地方政策的经济损失（十亿元）",
     ),
     "fiscal_cost_bn": ("Fiscal cost (bn CNY)", "财政成本（十亿元）"),
+    "abatement_cost_bn": ("Abatement cost (bn CNY)", "减排成本（十亿元）"),
+    "policy_cost_bn": (
+        "Policy cost: restriction + abatement (bn CNY)",
+        "政策成本：限产+减排（十亿元）",
+    ),
     "end_loadedness": ("Share of GDP loss in the final year", "末年经济损失占比"),
     "shock_gdp": ("GDP growth against expectation", "经济增长偏离预期"),
     "assump_scenario": ("Scenario", "情景"),

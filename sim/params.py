@@ -543,7 +543,8 @@ _GLOBAL: list[Param] = [
     _p("trading.seller_margin", float, 0.0, "share", 0.0, 1.0, desc="share of its surplus a selling city keeps against later years (docs/ODD.md 8.13)"),
     # governance regime (MODEL.md 5)
     _p("regime.name", str, "budget",
-       choices=("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading", "budget_no_reserve", "none"),
+       choices=("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading", "budget_no_reserve", "budget_no_coord",
+                "budget_no_coord_no_trading", "none"),
        desc="governance regime (none = no local policy: the counterfactual)"),
     _p("regime.campaign_quarters", int, 4, "quarters", 1, 20,
        desc="traditional: the campaign may start only this many quarters before the period ends"),

@@ -10,6 +10,7 @@ import pytest
 
 from sim import load_scenario, run
 from sim.model import CarbonBudgetModel
+from sim.policies.regimes import REGIMES as ALL_REGIMES
 from sim.stages.final_account import MET_TOLERANCE, official_base
 
 CENTRAL = (
@@ -18,8 +19,7 @@ CENTRAL = (
     "central_target_intensity",
     "central_cap_mt",
 )
-REGIMES = ("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading",
-           "budget_no_reserve", "none")  # fmt: skip
+REGIMES = tuple(ALL_REGIMES)
 TOTAL = {"periods.0.mode": "total", "periods.0.total_change": -0.05}
 DUAL = {"periods.0.mode": "dual", "periods.0.total_change": -0.02}
 

@@ -14,6 +14,7 @@ import pytest
 from sim import load_scenario
 from sim.model import CarbonBudgetModel
 from sim.params import EVALUATION_MEASURES, PARAMS, SEED, STAGE_MEASURES
+from sim.policies.regimes import REGIMES as ALL_REGIMES
 from sim.runner import Counterfactual, run, run_counterfactual
 from sim.stages.final_account import (
     DEFAULT_TABLE,
@@ -25,8 +26,7 @@ from sim.stages.final_account import (
     final_account,
 )
 
-REGIMES = ("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading",
-           "budget_no_reserve", "none")  # fmt: skip
+REGIMES = tuple(ALL_REGIMES)
 
 
 def defaults() -> dict:

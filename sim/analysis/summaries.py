@@ -22,6 +22,8 @@ NATURAL_BOUNDS: dict[str, tuple[float, float]] = {
     "gdp_loss_share": (-math.inf, 1.0),
     "restriction_gdp_loss_bn": (0.0, math.inf),
     "fiscal_cost_bn": (0.0, math.inf),
+    "abatement_cost_bn": (0.0, math.inf),
+    "policy_cost_bn": (0.0, math.inf),
     "abatement_mt": (0.0, math.inf),
     "trade_volume_mt": (0.0, math.inf),
     "end_loadedness": (0.0, 1.0),

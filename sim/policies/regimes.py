@@ -6,7 +6,10 @@ runs the ordinary graded packages from official statistics only (so they come
 late), with an annual assessment that never adjusts, no trading, no reserve,
 no carbon assessment of projects and no five-year coordination, and closes a
 gap still visible near the end of the period with an emergency
-production-restriction campaign [首尾为重]; the ``budget_no_*`` regimes ablate one stage each;
+production-restriction campaign [首尾为重]; the ``budget_no_*`` regimes ablate one stage each
+(``budget_no_coord``: no five-year coordination, so each city carries its own
+target: no provincial slack before restriction, no steering; with
+``budget_no_coord_no_trading`` it shows what trading does where cities act alone);
 ``none`` is the no-local-policy counterfactual used for cost measures.
 """
 
@@ -39,6 +42,8 @@ REGIMES: dict[str, Regime] = {
         Regime("budget_no_adjust", adjustment=False),
         Regime("budget_no_trading", trading=False),
         Regime("budget_no_reserve", reserve=False),
+        Regime("budget_no_coord", coordination=False),
+        Regime("budget_no_coord_no_trading", coordination=False, trading=False),
         Regime("none", fast_monitoring=False, packages=False, adjustment=False, trading=False,
                reserve=False, project_assessment=False, campaign=False, policy=False),
     )

@@ -298,6 +298,7 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
     fiscal = float(rq["fiscal_cost"][q0:q1].sum())
     revenue = float(rq["pricing_revenue"][q0:q1].sum())
     restr_loss = float(rq["restriction_gdp_loss"][q0:q1].sum())
+    abatement_cost = float(rq["abatement_cost"][q0:q1].sum())
     rl = rq["restriction_gdp_loss"][q0:q1].sum(axis=1)
     end_restr = _div(rl[-4:].sum(), rl.sum())
     status = model.q_status[q0:q1]
@@ -360,6 +361,10 @@ def final_account(model, plan, cf=None) -> dict[str, Any]:
         "abatement_mt": abatement,
         "restriction_gdp_loss_bn": restr_loss,
         "fiscal_cost_bn": fiscal,
+        "abatement_cost_bn": abatement_cost,
+        # what meeting the target cost the economy: output withheld plus abatement (the
+        # fiscal cost is the cities' share of the abatement cost, inside it)
+        "policy_cost_bn": restr_loss + abatement_cost,
         "pricing_revenue_bn": revenue,
         "gdp_loss_per_mt": _div(gdp_loss, ab_mt)
         if (cf is not None and ab_mt > 0)
