@@ -259,8 +259,11 @@ def test_the_last_resort_buys_compliance_under_a_cap_with_gdp():
     on = _outcomes(PROVINCES[1], "budget")
     off = _outcomes(PROVINCES[1], "budget", (("steering.max_restriction", 0.0),))
     assert np.mean([r["target_met"] for r in on]) > np.mean([r["target_met"] for r in off])
-    diff = [a["gdp_loss_bn"] - b["gdp_loss_bn"] for a, b in zip(on, off, strict=True)]
-    assert _interval(diff)[1] > 0
+    diff = np.array([a["gdp_loss_bn"] - b["gdp_loss_bn"] for a, b in zip(on, off, strict=True)])
+    # the seeds are the same until it first acts: where it never does, nothing differs
+    acted = np.abs(diff) > 1e-9
+    assert acted.sum() >= 3
+    assert (diff[acted] > 0).all(), diff
 
 
 @pytest.mark.slow
