@@ -492,7 +492,7 @@ _GLOBAL: list[Param] = [
        source="documented judgement: the official statistics' change is accurate (monitoring.stat_error) but a year or two old; the clip only guards against shock years (docs/ODD.md 8.4)"),
     _p("steering.growth_weight", float, 0.5, "share", 0.0, 1.0,
        desc="weight of the GDP accounts' latest year-on-year growth in the steering's projection; the rest is the plan's expected growth (macro.gdp_growth_expectation), since a year of boom or slump tends to revert (1: the latest growth alone)",
-       source="calibration (docs/ODD.md 10.1): on the five capped provinces 0.5 lowers the last resort's restriction by 7-20 % at the same share of seeds meeting the cap (60 seeds each), intensity-led provinces unchanged; vary it in sensitivity analysis"),
+       source="calibration (docs/ODD.md 10.1): on the capped provinces 0.5 lowers the last resort's restriction by 7-15 % at about the same share of seeds meeting the cap (60 seeds each; province21_total 0.97 -> 0.95), intensity-led provinces unchanged; vary it in sensitivity analysis"),
     _p("steering.relax_band", float, 0.02, "share", 0.0, 0.5,
        desc="projected below the aim by more than this share, the province relaxes: no city runs an overrun package",
        source="assumption: vary it in sensitivity analysis"),
