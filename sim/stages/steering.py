@@ -15,8 +15,9 @@ parameters are rows of the one table (sim/params.py):
   surcharge on key firms' carbon price (:func:`surcharge_for`,
   :func:`abatement_at`) whose abatement closes the gap to its aim; the model
   adds it to every key firm's price (``CarbonBudgetModel.steering_surcharge``).
-  When even ``steering.max_surcharge`` leaves part of a gap it can reach, the
-  province withholds a share of every key firm's output (the last resort,
+  When even ``steering.max_surcharge`` leaves part of a gap it can reach (or,
+  under a cap, no abatement can arrive in time and the cap itself is projected
+  to be breached), the province withholds a share of every key firm's output (the last resort,
   :func:`restriction_share`, at most ``steering.max_restriction``;
   ``CarbonBudgetModel.steering_restriction``), re-sized on each date.
 """
@@ -130,8 +131,9 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     uniform surcharge on key firms' carbon price (at most ``steering.max_surcharge``)
     whose added abatement closes it.  Abatement is a ratchet, so the loop acts
     once per gap: later dates count the abatement already decided.  When the
-    surcharge is at its largest and part of a need it can reach is left, the
-    province restricts key firms' output by the share that closes it (at most
+    surcharge is at its largest and part of a need it can reach is left (under a
+    cap also where no abatement can arrive in time, against a projected breach
+    of the cap itself), the province restricts key firms' output by the share that closes it (at most
     ``steering.max_restriction``; the projection adds back what its own
     restriction withheld, so the share is re-sized, not compounded).  Projected
     below the aim by more than ``steering.relax_band``, the province relaxes:
