@@ -375,7 +375,7 @@ class CarbonBudgetModel(mesa.Model):
         if self.steering_restriction > 0:
             share = self.steering_restriction / 4
             self.steering_withheld_mt[t] = share * float(f.potential_emissions().sum())
-            self.steering_withheld_gdp[t] = share * float(f.Qp[f.active].sum())
+            self.steering_withheld_gdp[t] = share * float(f.potential_output().sum())
         price = (f.sp.base_price[f.sector] + surcharge + pressure) / (
             1.0 - lv.fiscal_share[c] - lv.cost_share[c]
         )

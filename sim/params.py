@@ -23,6 +23,7 @@ from typing import Any
 
 from sim.policies.behaviours import BEHAVIOUR_NAMES
 from sim.policies.instruments import INSTRUMENTS
+from sim.policies.regimes import REGIMES
 
 SECTORS: tuple[str, ...] = ("power", "steel", "cement", "chemicals", "other_industry")
 STATUSES: tuple[str, ...] = ("surplus", "balance", "overrun")
@@ -543,8 +544,7 @@ _GLOBAL: list[Param] = [
     _p("trading.seller_margin", float, 0.0, "share", 0.0, 1.0, desc="share of its surplus a selling city keeps against later years (docs/ODD.md 8.13)"),
     # governance regime (MODEL.md 5)
     _p("regime.name", str, "budget",
-       choices=("budget", "traditional", "budget_no_fast", "budget_no_adjust", "budget_no_trading", "budget_no_reserve", "budget_no_coord",
-                "budget_no_coord_no_trading", "none"),
+       choices=tuple(REGIMES),
        desc="governance regime (none = no local policy: the counterfactual)"),
     _p("regime.campaign_quarters", int, 4, "quarters", 1, 20,
        desc="traditional: the campaign may start only this many quarters before the period ends"),

@@ -117,6 +117,10 @@ class FirmPopulation:
         """Emissions at potential output of every firm (Mt/yr; 0 if inactive)."""
         return np.where(self.active, self.Qp * self.I, 0.0)
 
+    def potential_output(self) -> np.ndarray:
+        """Output at full utilisation of every firm (bn CNY/yr; 0 if inactive)."""
+        return np.where(self.active, self.Qp, 0.0)
+
     def baseline_emissions(self) -> np.ndarray:
         """Emissions at potential output without the abatement done (Mt/yr, the
         base abatement shares apply to; 0 if inactive)."""

@@ -247,12 +247,12 @@ def steer(model, plan, t: int, est: np.ndarray, last: int) -> Steering | None:
     exhausted = surcharge >= v["steering.max_surcharge"]
     # under a cap every quarter counts: where abatement can no longer arrive in time
     # the price has nothing left to do, so the last resort may start (or start again)
-    late_cap = on_cap and reach[0] == 0
+    late_cap = on_cap and reach[keys.index("cap")] == 0
     running = model.steering_restriction > 0
     if v["steering.max_restriction"] > 0 and (exhausted or running or late_cap):
         got = abatement_at(surcharge, price, have, base_e, scale, x_max)
         e_key = float(f.potential_emissions().sum())
-        q_key = float(np.where(f.active, f.Qp, 0.0).sum())
+        q_key = float(f.potential_output().sum())
         # output withheld cannot be restored: restriction acts only on the part of a gap
         # beyond what the projection cannot tell from noise (steering.restriction_band of
         # the control per year projected ahead)
