@@ -264,6 +264,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "ev_trade": ("inter-city trade", "碳预算指标交易"),
     "ev_adjustment": ("adjustment", "逐年调整"),
     "ev_campaign": ("campaign (production restriction)", "运动式减排（限产）"),
+    "ev_campaign_bound": (
+        "campaign year: production restriction scaled within history",
+        "运动式减排年：限产力度按历史降幅上限收敛",
+    ),
     "ev_orderly_restriction": ("orderly restriction under the cap", "总量约束下的有序限产"),
     "ev_steering": ("steering of the remaining budget", "剩余预算闭环调控"),
     "ev_steering_restriction": (
@@ -445,6 +449,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "d_steering": (
         "surcharge on key firms set from the projected gap to the aim",
         "按预计缺口设定重点单位碳价附加",
+    ),
+    "d_campaign_bound": (
+        "production restriction scaled so the year's fall stays within history",
+        "限产力度按比例收敛，使当年排放降幅不超过历史范围",
     ),
     "d_steering_restriction": (
         "output withheld where the largest surcharge cannot close the gap",

@@ -101,6 +101,10 @@ class CarbonBudgetModel(mesa.Model):
         self.province_status = BALANCE
         self.city_package = np.full(self.C, ALL_KEYS.index(OFF), dtype=np.int64)
         self.campaign_restriction = np.zeros(self.C)
+        # share of the cities' production restriction a campaign year lets through
+        # (regime.campaign_max_fall), and Mt the cities' restriction withheld per quarter
+        self.restriction_scale = 1.0
+        self.restricted_mt = np.zeros(self.T)
         self.steering_surcharge = 0.0  # CNY/t the province adds to key firms' price (steering)
         self.steering_prev: dict[str, float] | None = None  # gaps seen on the last steering date
         self.steering_restriction = 0.0  # share of key firms' output steering withholds
@@ -178,6 +182,14 @@ class CarbonBudgetModel(mesa.Model):
         self.levers = city_levers(
             strength, enf, self._full, self.sc["abatement.enforcement_penalty"]
         )
+
+    def local_restriction(self, campaign: np.ndarray) -> np.ndarray:
+        """Share of each firm's output the cities withhold: the package's production
+        restriction on targeted firms, escalated to a campaign's share ``campaign``
+        (per city) where that is larger (before ``restriction_scale``)."""
+        f = self.firms
+        pkg = np.where(f.targeted, self.levers.restriction[f.city], 0.0)
+        return np.maximum(pkg, campaign[f.city])
 
     def city_mac(self) -> np.ndarray:
         """Emission-weighted marginal abatement cost of each city's firms at their
@@ -273,6 +285,7 @@ class CarbonBudgetModel(mesa.Model):
         self.plans.append(self.plan)
         self.annual_status.append(np.full((self.C, self.plan.years), BALANCE, dtype=np.int8))
         self.campaign_restriction[:] = 0.0
+        self.restriction_scale = 1.0
         self.steering_surcharge = 0.0
         self.steering_prev = None
         self.steering_restriction = 0.0
@@ -368,10 +381,12 @@ class CarbonBudgetModel(mesa.Model):
             + np.where(tg, lv.pressure["targeted"][c] + lv.penalty[c], 0)
             + np.where(od, lv.pressure["outdated"][c], 0)
         )
-        f.restriction = np.minimum(
-            np.where(tg, lv.restriction[c], 0.0) + self.campaign_restriction[c]
-            + self.steering_restriction, 0.95
-        )  # fmt: skip
+        # the cities' production restriction: a campaign (or orderly restriction)
+        # escalates the packages' restriction to its own share, it does not come on top
+        # of it; in a campaign year history bounds both (restriction_scale)
+        local = self.restriction_scale * self.local_restriction(self.campaign_restriction)
+        self.restricted_mt[t] = float((local * f.potential_emissions()).sum()) / 4
+        f.restriction = np.minimum(local + self.steering_restriction, 0.95)
         if self.steering_restriction > 0:
             share = self.steering_restriction / 4
             self.steering_withheld_mt[t] = share * float(f.potential_emissions().sum())

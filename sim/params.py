@@ -548,6 +548,9 @@ _GLOBAL: list[Param] = [
        desc="governance regime (none = no local policy: the counterfactual)"),
     _p("regime.campaign_quarters", int, 4, "quarters", 1, 20,
        desc="traditional: the campaign may start only this many quarters before the period ends"),
+    _p("regime.campaign_max_fall", float, 0.07, "share", 0.0, 1.0,
+       desc="traditional, campaign quarters: the cities' production restriction (packages' and campaign's) is scaled down so the province's emissions fall by at most this share against last year, judged on the fast estimate's latest quarter with the restriction's own effect added back",
+       source="calibration (docs/ODD.md 8.10): history's largest single-year provincial fall is -9 % (CEADs 2011-19 via " + FACTS + "); 0.07 leaves 2 points for a fall the latest quarter does not show yet (0.09 left 2 of 60 recession seeds of the hand-written 11-city province below -9 %, 0.07 none); vary it in sensitivity analysis"),
     _p("regime.campaign_max_restriction", float, 0.05, "share", 0.0, 0.95, desc="traditional: largest output share a campaign withholds",
        source="calibrated so a campaign year's provincial emission change stays within the historical -9 %..+26 % (CEADs 2011-19 via " + FACTS + "; docs/ODD.md 10)"),
     # final account (MODEL.md 4.8)

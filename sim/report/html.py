@@ -43,6 +43,7 @@ MAIN_EVENT_KINDS = (
     "adjustment",
     "trade",
     "campaign",
+    "campaign_bound",
     "orderly_restriction",
     "steering",
     "steering_restriction",

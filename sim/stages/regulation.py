@@ -109,7 +109,10 @@ def handle_major(
 def campaign(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
     """Traditional regime [首尾为重]: when the gap becomes visible in the
     official statistics near the end of the period, an emergency campaign
-    of production restrictions sized to close it in the quarters left."""
+    of production restrictions sized to close it in the quarters left
+    (docs/ODD.md 8.10).  History bounds the campaign year: the cities' whole
+    production restriction is scaled (``CarbonBudgetModel.restriction_scale``)
+    so the year's fall stays within ``regime.campaign_max_fall``."""
     v = m.sc.values
     left = plan.end_t - t + 1
     if left > v["regime.campaign_quarters"] or left <= 0:
@@ -127,12 +130,17 @@ def campaign(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
         if known_years.size
         else np.zeros(m.C)
     )
-    for y in years[years > ly]:
-        proj = proj + E_ly * (1 + plan.trend) ** (y - ly)
+    # the plan's emission trend, corrected by the GDP the accounts already show (a
+    # recession or boom visible in the quarterly GDP accounts moves the projection)
+    surprise = gdp_surprise(
+        m.stats.gdp, t, ly, years[years > ly], v["macro.gdp_growth_expectation"]
+    )
+    for y, s_y in zip(years[years > ly], surprise, strict=True):
+        proj = proj + E_ly * (1 + plan.trend) ** (y - ly) * s_y
     # projected GDP for the intensity check uses the fast GDP accounts
     gdp_final = m.stats.gdp[t - 4 : t].sum(axis=0) * (1 + m.sc["macro.gdp_growth_expectation"])
     allowed_final = plan.I_path[:, -1] * gdp_final
-    E_final = E_ly * (1 + plan.trend) ** (years[-1] - ly)
+    E_final = E_ly * (1 + plan.trend) ** (years[-1] - ly) * surprise[-1]
     if plan.mode == "intensity":
         gap_annual = E_final - allowed_final
     elif plan.mode == "total":
@@ -144,10 +152,62 @@ def campaign(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
     key = m.firms.by_city(m.firms.potential_emissions())
     need = np.clip(gap_annual, 0, None) / np.where(key > 0, key, 1.0)
     r = np.minimum(need, v["regime.campaign_max_restriction"])
+    r = np.where(r > 0, np.maximum(r, m.campaign_restriction), 0.0)
     new = np.flatnonzero((r > 0) & (m.campaign_restriction == 0))
-    m.campaign_restriction[:] = np.where(r > 0, np.maximum(r, m.campaign_restriction), 0.0)
+    m.campaign_restriction[:] = r
     m.events.add_many(t, "campaign", new, amount=gap_annual[new], value=r[new],
                       detail="emergency production restriction sized to the visible gap")  # fmt: skip
+    # history bounds the campaign year: the cities' production restriction (the
+    # packages' and the campaign's) is scaled down so the province's emissions fall by
+    # at most regime.campaign_max_fall this year, judged on the power-use figures a
+    # campaign is run by (the fast estimate): last year's emissions against the latest
+    # run rate with what the restriction in force withheld added back
+    fast, last_f = m.stats.known(t - 1, use_fast=True)
+    e_prev, e_now = year_and_run_rate(np.nansum(fast, axis=1), last_f, years[-1] - 1)
+    e_now += 4.0 * float(m.restricted_mt[last_f])
+    cut = float((m.local_restriction(r) * m.firms.potential_emissions()).sum())
+    scale = campaign_scale(e_now, e_prev, cut, v["regime.campaign_max_fall"])
+    if scale != m.restriction_scale:
+        m.events.add(t, "campaign_bound", amount=cut, value=scale,
+                     detail="production restriction scaled so the year's fall stays within history")  # fmt: skip
+    m.restriction_scale = scale
+
+
+def gdp_surprise(gdp_q: np.ndarray, t: int, ly: int, years: np.ndarray, g: float) -> np.ndarray:
+    """Per year in ``years`` (after the last known official year ``ly``) and city:
+    the GDP the quarterly accounts show (known up to quarter ``t - 1``; a year not
+    complete at the annual rate of the last two known quarters, grown at ``g``)
+    over year ``ly``'s GDP grown at ``g`` (1: as the plan expected)."""
+    base = gdp_q[4 * ly : 4 * ly + 4].sum(axis=0)
+    run_rate = 2.0 * gdp_q[t - 2 : t].sum(axis=0)  # annual rate centred on quarter t - 1.5
+    out = np.ones((years.size, gdp_q.shape[1]))
+    for i, y in enumerate(years):
+        if 4 * y + 3 <= t - 1:
+            got = gdp_q[4 * y : 4 * y + 4].sum(axis=0)
+        else:
+            got = run_rate * (1 + g) ** ((4 * y + 1.5 - (t - 1.5)) / 4)
+        out[i] = np.divide(got, base * (1 + g) ** (y - ly), out=np.ones_like(got), where=base > 0)
+    return out
+
+
+def year_and_run_rate(e_q: np.ndarray, last: int, year: int) -> tuple[float, float]:
+    """From quarterly emissions ``e_q`` known up to quarter ``last``: year
+    ``year``'s total (a quarter not yet known counted at the latest known one)
+    and the annual rate of the latest known quarter."""
+    q = np.arange(4 * year, 4 * year + 4)
+    got = np.where(q <= last, e_q[np.minimum(q, last)], e_q[last])
+    return float(got.sum()), float(4.0 * e_q[last])
+
+
+def campaign_scale(e_now: float, e_prev: float, cut: float, max_fall: float) -> float:
+    """Share of the restriction's cut (``cut`` Mt/yr) the province carries out when
+    its emissions would run at ``e_now`` a year without any restriction after
+    ``e_prev`` last year, so that the year's fall stays within ``max_fall`` (1: all
+    of it; 0 where the year already falls by that much)."""
+    if cut <= 0:
+        return 1.0
+    room = max(e_now - (1.0 - max_fall) * e_prev, 0.0)
+    return min(1.0, room / cut)
 
 
 # ------------------------------------------------------------ project round --
