@@ -384,12 +384,13 @@ class CarbonBudgetModel(mesa.Model):
         # the cities' production restriction: a campaign (or orderly restriction)
         # escalates the packages' restriction to its own share, it does not come on top
         # of it; in a campaign year history bounds both (restriction_scale)
+        pe = f.potential_emissions()
         local = self.restriction_scale * self.local_restriction(self.campaign_restriction)
-        self.restricted_mt[t] = float((local * f.potential_emissions()).sum()) / 4
+        self.restricted_mt[t] = float((local * pe).sum()) / 4
         f.restriction = np.minimum(local + self.steering_restriction, 0.95)
         if self.steering_restriction > 0:
             share = self.steering_restriction / 4
-            self.steering_withheld_mt[t] = share * float(f.potential_emissions().sum())
+            self.steering_withheld_mt[t] = share * float(pe.sum())
             self.steering_withheld_gdp[t] = share * float(f.potential_output().sum())
         price = (f.sp.base_price[f.sector] + surcharge + pressure) / (
             1.0 - lv.fiscal_share[c] - lv.cost_share[c]

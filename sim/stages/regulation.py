@@ -149,7 +149,8 @@ def campaign(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
         gap_annual = np.maximum(
             E_final - allowed_final, (proj - plan.T.sum(axis=1)) / max(left / 4, 0.25)
         )
-    key = m.firms.by_city(m.firms.potential_emissions())
+    pe = m.firms.potential_emissions()
+    key = m.firms.by_city(pe)
     need = np.clip(gap_annual, 0, None) / np.where(key > 0, key, 1.0)
     r = np.minimum(need, v["regime.campaign_max_restriction"])
     r = np.where(r > 0, np.maximum(r, m.campaign_restriction), 0.0)
@@ -165,7 +166,7 @@ def campaign(m: CarbonBudgetModel, plan: PeriodPlan, t: int) -> None:
     fast, last_f = m.stats.known(t - 1, use_fast=True)
     e_prev, e_now = year_and_run_rate(np.nansum(fast, axis=1), last_f, years[-1] - 1)
     e_now += 4.0 * float(m.restricted_mt[last_f])
-    cut = float((m.local_restriction(r) * m.firms.potential_emissions()).sum())
+    cut = float((m.local_restriction(r) * pe).sum())
     scale = campaign_scale(e_now, e_prev, cut, v["regime.campaign_max_fall"])
     if scale != m.restriction_scale:
         m.events.add(t, "campaign_bound", amount=cut, value=scale,
@@ -194,9 +195,8 @@ def year_and_run_rate(e_q: np.ndarray, last: int, year: int) -> tuple[float, flo
     """From quarterly emissions ``e_q`` known up to quarter ``last``: year
     ``year``'s total (a quarter not yet known counted at the latest known one)
     and the annual rate of the latest known quarter."""
-    q = np.arange(4 * year, 4 * year + 4)
-    got = np.where(q <= last, e_q[np.minimum(q, last)], e_q[last])
-    return float(got.sum()), float(4.0 * e_q[last])
+    q = np.minimum(np.arange(4 * year, 4 * year + 4), last)
+    return float(e_q[q].sum()), float(4.0 * e_q[last])
 
 
 def campaign_scale(e_now: float, e_prev: float, cut: float, max_fall: float) -> float:
